@@ -1,0 +1,43 @@
+# Downhill: every command a reader, a learner or CI needs. Each target creates .venv
+# on first use and installs the versions pinned in requirements.txt.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TIMER := $(BIN)/python tests/timings.py
+
+.PHONY: book test lab bench clean help
+
+help:
+	@echo "make book   build the HTML book into _build/html (warnings are errors)"
+	@echo "make test   run the whole test suite (units, notebooks, book build, lint)"
+	@echo "make lab    open the course in JupyterLab"
+	@echo "make bench  measure the speed targets into _build/bench.json"
+	@echo "make clean  remove _build (keeps .venv)"
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+book: $(STAMP)
+	@$(TIMER) start book
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	@$(TIMER) stop book
+
+test: $(STAMP)
+	@$(TIMER) start test
+	$(BIN)/python -m pytest
+	@$(TIMER) stop test
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=.
+
+bench: $(STAMP)
+	$(BIN)/python tests/bench.py
+
+clean:
+	rm -rf _build .pytest_cache .ruff_cache

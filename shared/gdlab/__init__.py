@@ -1,0 +1,28 @@
+"""gdlab: the small helper package behind the Downhill course.
+
+The core (losses, landscapes, optimizers and :func:`descend`) needs only NumPy, so
+``import gdlab`` stays fast. Plotting and widgets load Matplotlib and ipywidgets the
+first time they are used; PyTorch is imported only by the modules that train torch models.
+
+>>> import gdlab
+>>> run = gdlab.descend(gdlab.landscapes.valley, 0.0, gdlab.optim.sgd(lr=0.1), steps=20)
+>>> round(float(run.positions[-1, 0]), 4)
+1.9769
+"""
+
+from importlib import import_module
+
+from . import landscapes, losses, optim
+from .descent import Trajectory, descend
+
+__all__ = ["Trajectory", "descend", "landscapes", "losses", "optim", "plotting", "widgets"]
+__version__ = "0.1.0"
+
+_LAZY_SUBMODULES = {"plotting", "widgets"}
+
+
+def __getattr__(name):
+    # Heavy submodules (Matplotlib, ipywidgets) load on first use, not on import.
+    if name in _LAZY_SUBMODULES:
+        return import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'gdlab' has no attribute {name!r}")

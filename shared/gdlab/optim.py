@@ -1,0 +1,324 @@
+r"""Optimizers in NumPy with ``torch.optim``'s names, defaults, error messages and update rules.
+
+Each factory returns an :class:`Optimizer` whose state is an explicit ``NamedTuple``, as
+in optax: ``state = opt.init(params)`` then ``params, state = opt.step(params, grads, state)``.
+Nothing is hidden in the optimizer object, so re-running a notebook cell can never apply
+momentum twice, and the state can be printed or plotted.
+
+``params`` may be one array or a list/tuple of arrays (the layers of a network); the
+state mirrors that structure.
+
+>>> import numpy as np
+>>> opt = sgd(lr=0.1, momentum=0.9)
+>>> w = np.array([0.0])
+>>> state = opt.init(w)
+>>> w, state = opt.step(w, 2 * (w - 3), state)   # gradient of (w - 3)^2
+>>> w
+array([0.6])
+"""
+
+import math
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "AdagradState",
+    "AdamState",
+    "Optimizer",
+    "RMSpropState",
+    "SGDState",
+    "adagrad",
+    "adam",
+    "adamw",
+    "by_name",
+    "rmsprop",
+    "sgd",
+]
+
+
+class Optimizer(NamedTuple):
+    """A pure optimizer: ``init(params) -> state`` and ``step(params, grads, state)``."""
+
+    name: str
+    hyperparams: dict
+    init: Callable[[Any], Any]
+    step: Callable[[Any, Any, Any], tuple]
+
+
+class SGDState(NamedTuple):
+    step: int
+    momentum_buffer: Any  # None until the first step (torch starts it at the first gradient)
+
+
+class AdagradState(NamedTuple):
+    step: int
+    sum: Any
+
+
+class RMSpropState(NamedTuple):
+    step: int
+    square_avg: Any
+    momentum_buffer: Any
+    grad_avg: Any
+
+
+class AdamState(NamedTuple):
+    step: int
+    exp_avg: Any
+    exp_avg_sq: Any
+
+
+# --- parameter trees: one array, or a list/tuple of arrays ---------------------------
+
+
+def _is_seq(tree):
+    return isinstance(tree, (list, tuple))
+
+
+def _as_arrays(tree, name):
+    if _is_seq(tree):
+        return type(tree)(_as_arrays(leaf, name) for leaf in tree)
+    array = np.asarray(tree, dtype=np.float64)
+    if np.isnan(array).any():
+        raise ValueError(f"{name} contains NaN; a NaN would poison every later step.")
+    return array
+
+
+def _map(fn, *trees):
+    first = trees[0]
+    if _is_seq(first):
+        if any(len(t) != len(first) for t in trees):
+            raise ValueError("params and grads must hold the same number of arrays")
+        return type(first)(_map(fn, *leaves) for leaves in zip(*trees))
+    return fn(*trees)
+
+
+def _map_many(fn, count, *trees):
+    """Like :func:`_map` for a function returning ``count`` arrays: a tuple of trees."""
+    first = trees[0]
+    if _is_seq(first):
+        results = [_map_many(fn, count, *leaves) for leaves in zip(*trees)]
+        return tuple(type(first)(r[i] for r in results) for i in range(count))
+    return fn(*trees)
+
+
+def _zeros_like(tree):
+    return _map(np.zeros_like, tree)
+
+
+def _check_pair(params, grads):
+    params = _as_arrays(params, "params")
+    grads = _as_arrays(grads, "grads")
+
+    def check(p, g):
+        if p.shape != g.shape:
+            raise ValueError(f"each gradient must have its parameter's shape: {g.shape} vs {p.shape}")
+        return p
+
+    _map(check, params, grads)
+    return params, grads
+
+
+# --- validation with torch.optim's wording --------------------------------------------
+
+
+def _check_lr(lr):
+    # torch accepts lr = 0 (a no-op); the course refuses it, since nothing would move.
+    if not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def _check_nonneg(value, what):
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"Invalid {what}: {value}")
+
+
+def _check_betas(betas):
+    if len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    for index, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
+
+
+# --- SGD ---------------------------------------------------------------------------
+
+
+def sgd(lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    r"""Stochastic gradient descent with optional momentum, as ``torch.optim.SGD``.
+
+    .. math:: g \leftarrow g + \lambda\theta,\quad b \leftarrow \mu b + (1-\tau) g,\quad
+              \theta \leftarrow \theta - \alpha\,(g + \mu b \text{ if Nesterov else } b)
+
+    The buffer starts at the first gradient itself (no dampening on step 1).
+    """
+    _check_lr(lr)
+    _check_nonneg(momentum, "momentum value")
+    _check_nonneg(weight_decay, "weight_decay value")
+    if nesterov and (momentum <= 0 or dampening != 0):
+        raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+
+    def init(params):
+        return SGDState(step=0, momentum_buffer=None)
+
+    def step(params, grads, state):
+        params, grads = _check_pair(params, grads)
+        if weight_decay:
+            grads = _map(lambda g, p: g + weight_decay * p, grads, params)
+        buffer = state.momentum_buffer
+        if momentum:
+            if buffer is None:
+                buffer = _map(np.copy, grads)
+            else:
+                buffer = _map(lambda b, g: momentum * b + (1 - dampening) * g, buffer, grads)
+            if nesterov:
+                grads = _map(lambda g, b: g + momentum * b, grads, buffer)
+            else:
+                grads = buffer
+        params = _map(lambda p, g: p - lr * g, params, grads)
+        return params, SGDState(state.step + 1, buffer)
+
+    hyper = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                 nesterov=nesterov)
+    return Optimizer("sgd", hyper, init, step)
+
+
+# --- Adagrad -------------------------------------------------------------------------
+
+
+def adagrad(lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
+    r"""Adagrad, as ``torch.optim.Adagrad``: each coordinate's rate shrinks with its
+    accumulated squared gradients, :math:`\theta \leftarrow \theta - \frac{\alpha_t g}{\sqrt{\sum g^2} + \epsilon}`.
+    """
+    _check_lr(lr)
+    _check_nonneg(lr_decay, "lr_decay value")
+    _check_nonneg(weight_decay, "weight_decay value")
+    _check_nonneg(initial_accumulator_value, "initial_accumulator_value value")
+    _check_nonneg(eps, "epsilon value")
+
+    def init(params):
+        params = _as_arrays(params, "params")
+        return AdagradState(0, _map(lambda p: np.full_like(p, initial_accumulator_value), params))
+
+    def step(params, grads, state):
+        params, grads = _check_pair(params, grads)
+        t = state.step + 1
+        if weight_decay:
+            grads = _map(lambda g, p: g + weight_decay * p, grads, params)
+        clr = lr / (1 + (t - 1) * lr_decay)
+        total = _map(lambda s, g: s + g * g, state.sum, grads)
+        params = _map(lambda p, g, s: p - clr * g / (np.sqrt(s) + eps), params, grads, total)
+        return params, AdagradState(t, total)
+
+    hyper = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                 initial_accumulator_value=initial_accumulator_value, eps=eps)
+    return Optimizer("adagrad", hyper, init, step)
+
+
+# --- RMSprop -------------------------------------------------------------------------
+
+
+def rmsprop(lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
+    r"""RMSprop, as ``torch.optim.RMSprop`` (note: :math:`\epsilon` is added *outside* the root).
+
+    .. math:: v \leftarrow \alpha v + (1-\alpha) g^2,\quad
+              \theta \leftarrow \theta - \frac{\eta\, g}{\sqrt{v} + \epsilon}
+    """
+    _check_lr(lr)
+    _check_nonneg(eps, "epsilon value")
+    _check_nonneg(momentum, "momentum value")
+    _check_nonneg(weight_decay, "weight_decay value")
+    _check_nonneg(alpha, "alpha value")
+
+    def init(params):
+        params = _as_arrays(params, "params")
+        zeros = _zeros_like(params)
+        return RMSpropState(
+            0, zeros, _zeros_like(params) if momentum > 0 else None,
+            _zeros_like(params) if centered else None,
+        )
+
+    def step(params, grads, state):
+        params, grads = _check_pair(params, grads)
+        if weight_decay:
+            grads = _map(lambda g, p: g + weight_decay * p, grads, params)
+        square_avg = _map(lambda v, g: alpha * v + (1 - alpha) * g * g, state.square_avg, grads)
+        grad_avg = state.grad_avg
+        if centered:
+            grad_avg = _map(lambda m, g: m + (1 - alpha) * (g - m), grad_avg, grads)
+            denom = _map(lambda v, m: np.sqrt(v - m * m) + eps, square_avg, grad_avg)
+        else:
+            denom = _map(lambda v: np.sqrt(v) + eps, square_avg)
+        buffer = state.momentum_buffer
+        if momentum > 0:
+            buffer = _map(lambda b, g, d: momentum * b + g / d, buffer, grads, denom)
+            params = _map(lambda p, b: p - lr * b, params, buffer)
+        else:
+            params = _map(lambda p, g, d: p - lr * g / d, params, grads, denom)
+        return params, RMSpropState(state.step + 1, square_avg, buffer, grad_avg)
+
+    hyper = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                 centered=centered)
+    return Optimizer("rmsprop", hyper, init, step)
+
+
+# --- Adam and AdamW ------------------------------------------------------------------
+
+
+def _adam_like(name, lr, betas, eps, weight_decay, decoupled):
+    _check_lr(lr)
+    _check_nonneg(eps, "epsilon value")
+    _check_betas(betas)
+    _check_nonneg(weight_decay, "weight_decay value")
+    beta1, beta2 = betas
+
+    def init(params):
+        params = _as_arrays(params, "params")
+        return AdamState(0, _zeros_like(params), _zeros_like(params))
+
+    def step(params, grads, state):
+        params, grads = _check_pair(params, grads)
+        t = state.step + 1
+        if weight_decay and decoupled:
+            params = _map(lambda p: p * (1 - lr * weight_decay), params)
+        elif weight_decay:
+            grads = _map(lambda g, p: g + weight_decay * p, grads, params)
+        m = _map(lambda m, g: m + (1 - beta1) * (g - m), state.exp_avg, grads)
+        v = _map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.exp_avg_sq, grads)
+        step_size = lr / (1 - beta1**t)
+        root_correction = math.sqrt(1 - beta2**t)
+        params = _map(
+            lambda p, m, v: p - step_size * m / (np.sqrt(v) / root_correction + eps), params, m, v
+        )
+        return params, AdamState(t, m, v)
+
+    hyper = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+    return Optimizer(name, hyper, init, step)
+
+
+def adam(lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    r"""Adam, as ``torch.optim.Adam``; ``weight_decay`` adds :math:`\lambda\theta` to the gradient (L2).
+
+    .. math:: m \leftarrow \beta_1 m + (1-\beta_1) g,\quad v \leftarrow \beta_2 v + (1-\beta_2) g^2,\quad
+              \theta \leftarrow \theta - \frac{\alpha}{1-\beta_1^t}\,\frac{m}{\sqrt{v/(1-\beta_2^t)} + \epsilon}
+    """
+    return _adam_like("adam", lr, betas, eps, weight_decay, decoupled=False)
+
+
+def adamw(lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+    r"""AdamW, as ``torch.optim.AdamW``: weight decay is decoupled,
+    :math:`\theta \leftarrow \theta(1 - \alpha\lambda)` before the Adam step."""
+    return _adam_like("adamw", lr, betas, eps, weight_decay, decoupled=True)
+
+
+_FACTORIES = {"sgd": sgd, "adagrad": adagrad, "rmsprop": rmsprop, "adam": adam, "adamw": adamw}
+
+
+def by_name(name, **hyperparams):
+    """Build an optimizer from its name: ``by_name("adam", lr=0.01)``."""
+    try:
+        factory = _FACTORIES[name]
+    except KeyError:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {sorted(_FACTORIES)}") from None
+    return factory(**hyperparams)

@@ -1,0 +1,125 @@
+"""The course's palette and the figure helpers every chapter shares.
+
+Each helper draws onto an ``Axes`` it is given (or a new one) and returns it, with a
+title and labelled axes; none of them computes a trajectory.
+"""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = [
+    "PALETTE",
+    "SEQUENCE",
+    "contours_with_paths",
+    "curve_with_path",
+    "loss_per_step",
+    "style",
+]
+
+# One colour per role, used the same way in every chapter (colour-blind safe, Okabe-Ito).
+PALETTE = {
+    "curve": "#0072B2",  # the function being descended
+    "path": "#D55E00",  # the optimizer's path
+    "start": "#009E73",  # where the path begins
+    "end": "#CC79A7",  # where it ends
+    "minimum": "#000000",  # known minima
+    "train": "#0072B2",
+    "validation": "#E69F00",
+    "grid": "#DDDDDD",
+}
+# For several paths on one figure, in this order.
+SEQUENCE = ["#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+
+
+def style():
+    """Apply the course's Matplotlib defaults (figure size for the page, grid, fonts)."""
+    plt.rcParams.update(
+        {
+            "figure.figsize": (7.0, 4.0),
+            "figure.dpi": 100,
+            "axes.grid": True,
+            "grid.color": PALETTE["grid"],
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.prop_cycle": plt.cycler(color=SEQUENCE),
+            "font.size": 10,
+        }
+    )
+
+
+def _axes(ax):
+    return ax if ax is not None else plt.subplots()[1]
+
+
+def curve_with_path(landscape, trajectory=None, ax=None, title=None, xlim=None, label="path"):
+    """Draw a 1-D landscape and, if given, the points a trajectory visited on it."""
+    ax = _axes(ax)
+    lo, hi = xlim if xlim is not None else landscape.bounds[0]
+    if trajectory is not None and len(trajectory.positions):
+        xs = trajectory.positions[:, 0]
+        lo, hi = min(lo, xs.min()), max(hi, xs.max())
+        pad = 0.05 * (hi - lo)
+        lo, hi = lo - pad, hi + pad
+    grid = np.linspace(lo, hi, 400)
+    ax.plot(grid, landscape.f(grid[None, :]), color=PALETTE["curve"], lw=2, label=f"${landscape.formula}$")
+    for m in landscape.minima:
+        ax.plot(m[0], landscape.f(m), marker="*", ms=12, color=PALETTE["minimum"], ls="none")
+    if trajectory is not None:
+        ys = trajectory.losses
+        ax.plot(xs, ys, "-o", color=PALETTE["path"], ms=4, lw=1, alpha=0.8, label=label)
+        ax.plot(xs[0], ys[0], "o", color=PALETTE["start"], ms=9, label="start")
+        ax.plot(xs[-1], ys[-1], "s", color=PALETTE["end"], ms=8, label="end")
+    ax.set_xlabel("x (parameter)")
+    ax.set_ylabel("f(x) (loss)")
+    ax.set_title(title or f"Gradient descent on {landscape.name}")
+    ax.legend(loc="best", fontsize=8)
+    return ax
+
+
+def contours_with_paths(landscape, trajectories=(), labels=None, ax=None, title=None, levels=30,
+                        bounds=None, log_levels=False):
+    """Contours of a 2-D landscape with each trajectory's path drawn over them."""
+    ax = _axes(ax)
+    (x_lo, x_hi), (y_lo, y_hi) = bounds if bounds is not None else landscape.bounds
+    X, Y = np.meshgrid(np.linspace(x_lo, x_hi, 200), np.linspace(y_lo, y_hi, 200))
+    Z = landscape.f(np.stack([X, Y]))
+    if log_levels:
+        shift = Z.min() - 1e-3
+        levels = np.geomspace(1e-3, Z.max() - shift, levels) + shift
+    contour = ax.contour(X, Y, Z, levels=levels, cmap="viridis", linewidths=0.8)
+    ax.figure.colorbar(contour, ax=ax, label="f(x, y)")
+    for m in landscape.minima:
+        ax.plot(*m, marker="*", ms=12, color=PALETTE["minimum"], ls="none")
+    labels = labels or [None] * len(trajectories)
+    for trajectory, label, color in zip(trajectories, labels, SEQUENCE):
+        path = trajectory.positions
+        ax.plot(path[:, 0], path[:, 1], "-", color=color, lw=1.5, label=label)
+        ax.plot(*path[0], "o", color=color, ms=7)
+        ax.plot(*path[-1], "s", color=color, ms=7)
+    ax.set_xlim(x_lo, x_hi)
+    ax.set_ylim(y_lo, y_hi)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(title or f"Paths on {landscape.name}")
+    if any(labels):
+        ax.legend(loc="best", fontsize=8)
+    return ax
+
+
+def loss_per_step(trajectories, labels=None, ax=None, title="Loss per step", log=False, ylabel="loss"):
+    """Loss against step for one or more trajectories (or plain sequences of losses)."""
+    ax = _axes(ax)
+    if not isinstance(trajectories, (list, tuple)):
+        trajectories = [trajectories]
+    labels = labels or [None] * len(trajectories)
+    for trajectory, label, color in zip(trajectories, labels, SEQUENCE):
+        losses = np.asarray(getattr(trajectory, "losses", trajectory), dtype=float)
+        ax.plot(np.arange(len(losses)), losses, "-", color=color, lw=1.5, label=label)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if any(labels):
+        ax.legend(loc="best", fontsize=8)
+    return ax
