@@ -72,14 +72,19 @@ class Trajectory:
                 f"escaped (last finite point ({point}), loss {self.losses[-1]:.4g})"
             )
         if self.converged:
-            return (
-                f"converged at step {self.converged_at}: x = ({point}), "
-                f"loss {self.losses[-1]:.6g}"
-            )
+            return f"converged at step {self.converged_at}: x = ({point}), loss {self.losses[-1]:.6g}"
         return (
             f"after {self.steps_taken} steps: x = ({point}), loss {self.losses[-1]:.6g}, "
             f"|gradient| {self.grad_norms[-1]:.3g}"
         )
+
+
+def _norm(vector):
+    """Euclidean norm that does not overflow while the vector itself is finite."""
+    largest = float(np.max(np.abs(vector)))
+    if largest == 0.0 or not np.isfinite(largest):
+        return largest
+    return largest * float(np.sqrt(np.sum((np.asarray(vector) / largest) ** 2)))
 
 
 def descend(landscape, x0, optimizer, steps, tol=1e-8, escape_radius=1e8, stop_at_convergence=True):
@@ -108,7 +113,7 @@ def descend(landscape, x0, optimizer, steps, tol=1e-8, escape_radius=1e8, stop_a
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         loss, grad = float(landscape.f(x)), landscape.grad(x)
         losses.append(loss)
-        norms.append(float(np.linalg.norm(grad)))
+        norms.append(_norm(grad))
         if norms[0] < tol:
             converged_at = 0
         for k in range(1, steps + 1):
@@ -116,8 +121,8 @@ def descend(landscape, x0, optimizer, steps, tol=1e-8, escape_radius=1e8, stop_a
                 break
             x, state = optimizer.step(x, grad, state)
             loss, grad = float(landscape.f(x)), landscape.grad(x)
-            norm = float(np.linalg.norm(grad))
-            if not (np.isfinite(loss) and np.isfinite(norm) and np.linalg.norm(x) <= escape_radius):
+            norm = _norm(grad)
+            if not (np.isfinite(loss) and np.isfinite(norm) and _norm(x) <= escape_radius):
                 diverged_at = k
                 break
             positions.append(x)

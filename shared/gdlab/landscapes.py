@@ -11,8 +11,8 @@ beyond the starting guess.
 (1.0, [2.0])
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -66,9 +66,7 @@ class Landscape:
 
     def hessian(self, x):
         """The ``(dim, dim)`` Hessian at a single point ``x``."""
-        return np.asarray(self.hessian_fn(self._point(x)), dtype=np.float64).reshape(
-            self.dim, self.dim
-        )
+        return np.asarray(self.hessian_fn(self._point(x)), dtype=np.float64).reshape(self.dim, self.dim)
 
 
 def _newton(grad_fn, hessian_fn, guess, iterations=50):
@@ -86,7 +84,15 @@ def _make(name, dim, formula, fn, grad_fn, hessian_fn, bounds, minima=(), saddle
     refine = lambda points: tuple(_newton(grad_fn, hessian_fn, p) for p in points)  # noqa: E731
     minima = sorted(refine(minima), key=lambda p: float(fn(p)))
     return Landscape(
-        name, dim, formula, fn, grad_fn, hessian_fn, tuple(bounds), tuple(minima), refine(saddles),
+        name,
+        dim,
+        formula,
+        fn,
+        grad_fn,
+        hessian_fn,
+        tuple(bounds),
+        tuple(minima),
+        refine(saddles),
         text or formula,
     )
 
@@ -175,7 +181,12 @@ himmelblau = _make(
     # Himmelblau (1972): four minima, all with value 0 (three only approximately known).
     minima=[[3.0, 2.0], [-2.805118, 3.131312], [-3.779310, -3.283186], [3.584428, -1.848126]],
     # Four saddle points; the remaining critical point, near (-0.27, -0.92), is a maximum.
-    saddles=[[0.086678, 2.884255], [-3.073026, -0.081353], [3.385154, 0.073852], [-0.127961, -1.953715]],
+    saddles=[
+        [0.086678, 2.884255],
+        [-3.073026, -0.081353],
+        [3.385154, 0.073852],
+        [-0.127961, -1.953715],
+    ],
     text="f(x, y) = (x² + y − 11)² + (x + y² − 7)²",
 )
 
@@ -277,10 +288,7 @@ def quadratic(hessian, center=None, name="quadratic"):
     )
 
 
-_BY_NAME = {
-    land.name: land
-    for land in (valley, bowl, double_well, himmelblau, rosenbrock, saddle, revenue)
-}
+_BY_NAME = {land.name: land for land in (valley, bowl, double_well, himmelblau, rosenbrock, saddle, revenue)}
 
 
 def by_name(name):

@@ -71,7 +71,9 @@ def mae(input, target, reduction="mean"):
 
 
 def mae_grad(input, target, reduction="mean"):
-    r"""Gradient of :func:`mae`: :math:`\operatorname{sign}(\hat y - y)/n`, 0 where the error is 0 (as torch)."""
+    r"""Gradient of :func:`mae`: :math:`\operatorname{sign}(\hat y - y)/n`.
+
+    At an error of exactly 0 it is 0, as torch's autograd gives."""
     input, target = _prepare(input, target, reduction)
     return _reduce_grad(np.sign(input - target), reduction)
 
@@ -93,7 +95,8 @@ def huber(input, target, delta=1.0, reduction="mean"):
 
 
 def huber_grad(input, target, delta=1.0, reduction="mean"):
-    r"""Gradient of :func:`huber`: :math:`e` inside ``delta``, :math:`\delta\,\operatorname{sign}(e)` outside."""
+    r"""Gradient of :func:`huber`: :math:`e` inside ``delta``,
+    :math:`\delta\,\operatorname{sign}(e)` outside."""
     _check_delta(delta)
     input, target = _prepare(input, target, reduction)
     error = input - target

@@ -18,7 +18,8 @@ array([0.6])
 """
 
 import math
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -91,15 +92,6 @@ def _map(fn, *trees):
         if any(len(t) != len(first) for t in trees):
             raise ValueError("params and grads must hold the same number of arrays")
         return type(first)(_map(fn, *leaves) for leaves in zip(*trees))
-    return fn(*trees)
-
-
-def _map_many(fn, count, *trees):
-    """Like :func:`_map` for a function returning ``count`` arrays: a tuple of trees."""
-    first = trees[0]
-    if _is_seq(first):
-        results = [_map_many(fn, count, *leaves) for leaves in zip(*trees)]
-        return tuple(type(first)(r[i] for r in results) for i in range(count))
     return fn(*trees)
 
 
@@ -179,8 +171,7 @@ def sgd(lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
         params = _map(lambda p, g: p - lr * g, params, grads)
         return params, SGDState(state.step + 1, buffer)
 
-    hyper = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                 nesterov=nesterov)
+    hyper = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
     return Optimizer("sgd", hyper, init, step)
 
 
@@ -189,7 +180,8 @@ def sgd(lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
 
 def adagrad(lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
     r"""Adagrad, as ``torch.optim.Adagrad``: each coordinate's rate shrinks with its
-    accumulated squared gradients, :math:`\theta \leftarrow \theta - \frac{\alpha_t g}{\sqrt{\sum g^2} + \epsilon}`.
+    accumulated squared gradients,
+    :math:`\theta \leftarrow \theta - \frac{\alpha_t g}{\sqrt{\sum g^2} + \epsilon}`.
     """
     _check_lr(lr)
     _check_nonneg(lr_decay, "lr_decay value")
@@ -211,8 +203,13 @@ def adagrad(lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0
         params = _map(lambda p, g, s: p - clr * g / (np.sqrt(s) + eps), params, grads, total)
         return params, AdagradState(t, total)
 
-    hyper = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                 initial_accumulator_value=initial_accumulator_value, eps=eps)
+    hyper = dict(
+        lr=lr,
+        lr_decay=lr_decay,
+        weight_decay=weight_decay,
+        initial_accumulator_value=initial_accumulator_value,
+        eps=eps,
+    )
     return Optimizer("adagrad", hyper, init, step)
 
 
@@ -235,7 +232,9 @@ def rmsprop(lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, cente
         params = _as_arrays(params, "params")
         zeros = _zeros_like(params)
         return RMSpropState(
-            0, zeros, _zeros_like(params) if momentum > 0 else None,
+            0,
+            zeros,
+            _zeros_like(params) if momentum > 0 else None,
             _zeros_like(params) if centered else None,
         )
 
@@ -258,8 +257,7 @@ def rmsprop(lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, cente
             params = _map(lambda p, g, d: p - lr * g / d, params, grads, denom)
         return params, RMSpropState(state.step + 1, square_avg, buffer, grad_avg)
 
-    hyper = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                 centered=centered)
+    hyper = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
     return Optimizer("rmsprop", hyper, init, step)
 
 
@@ -288,9 +286,7 @@ def _adam_like(name, lr, betas, eps, weight_decay, decoupled):
         v = _map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.exp_avg_sq, grads)
         step_size = lr / (1 - beta1**t)
         root_correction = math.sqrt(1 - beta2**t)
-        params = _map(
-            lambda p, m, v: p - step_size * m / (np.sqrt(v) / root_correction + eps), params, m, v
-        )
+        params = _map(lambda p, m, v: p - step_size * m / (np.sqrt(v) / root_correction + eps), params, m, v)
         return params, AdamState(t, m, v)
 
     hyper = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
@@ -300,8 +296,9 @@ def _adam_like(name, lr, betas, eps, weight_decay, decoupled):
 def adam(lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
     r"""Adam, as ``torch.optim.Adam``; ``weight_decay`` adds :math:`\lambda\theta` to the gradient (L2).
 
-    .. math:: m \leftarrow \beta_1 m + (1-\beta_1) g,\quad v \leftarrow \beta_2 v + (1-\beta_2) g^2,\quad
-              \theta \leftarrow \theta - \frac{\alpha}{1-\beta_1^t}\,\frac{m}{\sqrt{v/(1-\beta_2^t)} + \epsilon}
+    .. math:: m \leftarrow \beta_1 m + (1-\beta_1) g,\quad
+              v \leftarrow \beta_2 v + (1-\beta_2) g^2,\quad
+              \theta \leftarrow \theta - \frac{\alpha}{1-\beta_1^t}\frac{m}{\sqrt{v/(1-\beta_2^t)}+\epsilon}
     """
     return _adam_like("adam", lr, betas, eps, weight_decay, decoupled=False)
 

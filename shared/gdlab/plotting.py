@@ -4,6 +4,8 @@ Each helper draws onto an ``Axes`` it is given (or a new one) and returns it, wi
 title and labelled axes; none of them computes a trajectory.
 """
 
+from itertools import cycle
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -61,7 +63,13 @@ def curve_with_path(landscape, trajectory=None, ax=None, title=None, xlim=None, 
         pad = 0.05 * (hi - lo)
         lo, hi = lo - pad, hi + pad
     grid = np.linspace(lo, hi, 400)
-    ax.plot(grid, landscape.f(grid[None, :]), color=PALETTE["curve"], lw=2, label=f"${landscape.formula}$")
+    ax.plot(
+        grid,
+        landscape.f(grid[None, :]),
+        color=PALETTE["curve"],
+        lw=2,
+        label=f"${landscape.formula}$",
+    )
     for m in landscape.minima:
         ax.plot(m[0], landscape.f(m), marker="*", ms=12, color=PALETTE["minimum"], ls="none")
     if trajectory is not None:
@@ -76,8 +84,16 @@ def curve_with_path(landscape, trajectory=None, ax=None, title=None, xlim=None, 
     return ax
 
 
-def contours_with_paths(landscape, trajectories=(), labels=None, ax=None, title=None, levels=30,
-                        bounds=None, log_levels=False):
+def contours_with_paths(
+    landscape,
+    trajectories=(),
+    labels=None,
+    ax=None,
+    title=None,
+    levels=30,
+    bounds=None,
+    log_levels=False,
+):
     """Contours of a 2-D landscape with each trajectory's path drawn over them."""
     ax = _axes(ax)
     (x_lo, x_hi), (y_lo, y_hi) = bounds if bounds is not None else landscape.bounds
@@ -91,7 +107,7 @@ def contours_with_paths(landscape, trajectories=(), labels=None, ax=None, title=
     for m in landscape.minima:
         ax.plot(*m, marker="*", ms=12, color=PALETTE["minimum"], ls="none")
     labels = labels or [None] * len(trajectories)
-    for trajectory, label, color in zip(trajectories, labels, SEQUENCE):
+    for trajectory, label, color in zip(trajectories, labels, cycle(SEQUENCE)):
         path = trajectory.positions
         ax.plot(path[:, 0], path[:, 1], "-", color=color, lw=1.5, label=label)
         ax.plot(*path[0], "o", color=color, ms=7)
@@ -112,7 +128,7 @@ def loss_per_step(trajectories, labels=None, ax=None, title="Loss per step", log
     if not isinstance(trajectories, (list, tuple)):
         trajectories = [trajectories]
     labels = labels or [None] * len(trajectories)
-    for trajectory, label, color in zip(trajectories, labels, SEQUENCE):
+    for trajectory, label, color in zip(trajectories, labels, cycle(SEQUENCE)):
         losses = np.asarray(getattr(trajectory, "losses", trajectory), dtype=float)
         ax.plot(np.arange(len(losses)), losses, "-", color=color, lw=1.5, label=label)
     if log:

@@ -49,15 +49,33 @@ class Explorer1D:
             raise ValueError(f"function must be one of {_FUNCTIONS_1D}, got {function!r}")
         style = {"description_width": "initial"}
         layout = widgets.Layout(width="420px")
-        self.function = widgets.Dropdown(options=_FUNCTIONS_1D, value=function,
-                                         description="Function", style=style)
-        self.x0 = widgets.FloatSlider(value=x0, min=-3.0, max=6.0, step=0.05, description="Start x₀",
-                                      style=style, layout=layout, readout_format=".2f")
-        self.lr = widgets.FloatLogSlider(value=lr, base=10, min=-3, max=0.5, step=0.01,
-                                         description="Learning rate α", style=style, layout=layout,
-                                         readout_format=".3g")
-        self.steps = widgets.IntSlider(value=steps, min=1, max=200, description="Steps",
-                                       style=style, layout=layout)
+        self.function = widgets.Dropdown(
+            options=_FUNCTIONS_1D, value=function, description="Function", style=style
+        )
+        self.x0 = widgets.FloatSlider(
+            value=x0,
+            min=-3.0,
+            max=6.0,
+            step=0.05,
+            description="Start x₀",
+            style=style,
+            layout=layout,
+            readout_format=".2f",
+        )
+        self.lr = widgets.FloatLogSlider(
+            value=lr,
+            base=10,
+            min=-3,
+            max=0.5,
+            step=0.01,
+            description="Learning rate α",
+            style=style,
+            layout=layout,
+            readout_format=".3g",
+        )
+        self.steps = widgets.IntSlider(
+            value=steps, min=1, max=200, description="Steps", style=style, layout=layout
+        )
         self.readout = widgets.HTML(layout=widgets.Layout(min_height="2.5em"))
         self.figure_view = widgets.HTML()
         self.trajectory = None
@@ -84,8 +102,13 @@ class Explorer1D:
         for control in (self.function, self.x0, self.lr, self.steps):
             control.observe(self._on_change, names="value")
         self.widget = widgets.VBox(
-            [widgets.HBox([self.function, self.steps]), self.x0, self.lr, self.readout, self.figure_view],
-            layout=widgets.Layout(gap="4px"),
+            [
+                widgets.HBox([self.function, self.steps]),
+                self.x0,
+                self.lr,
+                self.readout,
+                self.figure_view,
+            ]
         )
         self.update()
 
