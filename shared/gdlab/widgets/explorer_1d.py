@@ -1,8 +1,4 @@
-"""Live explorers: controls wired to pure functions, redrawn on every change.
-
-The explorers are plain ipywidgets: every control has a visible label and works from the
-keyboard (Tab to a slider, arrow keys to move it), a text readout states the result in
-words, and the figure carries alt text describing what it shows.
+"""The 1-D explorer of chapter 02: gradient descent on a curve, redrawn on every change.
 
 >>> from gdlab.widgets import Explorer1D
 >>> explorer = Explorer1D(function="bowl", lr=1.1, steps=200)   # doctest: +SKIP
@@ -10,30 +6,19 @@ words, and the figure carries alt text describing what it shows.
 'diverged'
 """
 
-import base64
-import io
-
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from . import landscapes, optim
-from .descent import descend
-from .plotting import PALETTE
+from .. import landscapes, optim
+from ..descent import descend
+from ..plotting import PALETTE
+from ._render import png_html
 
 __all__ = ["Explorer1D"]
 
 _FUNCTIONS_1D = ("valley", "bowl", "double_well")
-
-
-def _png_html(figure, alt):
-    buffer = io.BytesIO()
-    # Light compression: the image is re-sent on every change, and encoding time matters.
-    FigureCanvasAgg(figure).print_png(buffer, pil_kwargs={"compress_level": 1})
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{alt}" style="max-width:100%">'
 
 
 class Explorer1D:
@@ -140,8 +125,8 @@ class Explorer1D:
         top = max(curve.max(), ys.max())
         span = top - curve.min()
         self._ax_curve.set_ylim(curve.min() - 0.05 * span, top + 0.05 * span)
-        self._ax_curve.set_title(landscape.text)
-        self._ax_loss.set_title(f"Loss per step, α = {self.lr.value:.3g}")
+        self._ax_curve.set_title(landscape.text, y=1.0)  # a fixed title position skips a re-layout
+        self._ax_loss.set_title(f"Loss per step, α = {self.lr.value:.3g}", y=1.0)
         self._loss.set_data(np.arange(len(ys)), ys)
         self._ax_loss.set_xlim(-0.5, max(len(ys) - 0.5, 1))
         low, high = ys.min(), ys.max()
@@ -160,7 +145,7 @@ class Explorer1D:
             f"x = {xs[-1]:.4g}. Right: the loss at each step, from {ys[0]:.4g} to {ys[-1]:.4g}. "
             f"Status: {status}."
         )
-        self.figure_view.value = _png_html(self._figure, alt)
+        self.figure_view.value = png_html(self._figure, alt)
         return run
 
     def _ipython_display_(self):
