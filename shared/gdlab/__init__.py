@@ -12,10 +12,10 @@ first time they are used; PyTorch is imported only by the modules that train tor
 
 from importlib import import_module
 
-from . import landscapes, losses, optim
+from . import data, landscapes, losses, optim
 from .descent import Trajectory, descend
 
-__all__ = ["Trajectory", "descend", "landscapes", "losses", "optim", "plotting", "widgets"]
+__all__ = ["Trajectory", "data", "descend", "landscapes", "losses", "optim", "plotting", "widgets"]
 __version__ = "0.1.0"
 
 _LAZY_SUBMODULES = {"plotting", "widgets"}
