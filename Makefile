@@ -23,12 +23,18 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-book: $(STAMP)
+# Browser assets the book serves itself (require.js, the widget manager, MathJax), pinned
+# in package-lock.json.
+NODE_STAMP := node_modules/.package-lock.json
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+book: $(STAMP) $(NODE_STAMP)
 	@$(TIMER) start book
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@$(TIMER) stop book
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	@$(TIMER) start test
 	$(BIN)/python -m pytest
 	@$(TIMER) stop test
@@ -40,4 +46,4 @@ bench: $(STAMP)
 	$(BIN)/python tests/bench.py
 
 clean:
-	rm -rf _build .pytest_cache .ruff_cache
+	rm -rf _build .pytest_cache .ruff_cache .hypothesis

@@ -57,7 +57,10 @@ def test_the_repository_url_is_written_once_and_everything_agrees(repository_url
     for url in re.findall(r"https://(?:mybinder\.org|colab\.research\.google\.com)[^\s)]+", readme):
         assert slug in url, f"README link {url} does not point at {repository_url}"
     for path in ROOT.rglob("*"):
-        if any(part in {".venv", "_build", ".git", "tests"} for part in path.parts) or not path.is_file():
+        if (
+            any(part in {".venv", "_build", ".git", "tests", "node_modules"} for part in path.parts)
+            or not path.is_file()
+        ):
             continue
         if path.suffix in {".py", ".yml", ".toml", ".md", ".txt", ".cfg"} and path.name != "_config.yml":
             text = path.read_text(errors="ignore")

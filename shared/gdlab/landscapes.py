@@ -45,6 +45,10 @@ class Landscape:
     saddles: tuple = ()
     text: str = ""  # the formula in plain Unicode, for readouts and alt text
 
+    def __post_init__(self):
+        if not self.text:  # a landscape made by hand still has words for its readouts
+            object.__setattr__(self, "text", self.formula)
+
     def _point(self, x):
         x = np.asarray(x, dtype=np.float64)
         if x.ndim == 0:

@@ -93,6 +93,10 @@ def contours_with_paths(
     levels=30,
     bounds=None,
     log_levels=False,
+    xlabel="x",
+    ylabel="y",
+    colorbar_label="f(x, y)",
+    equal_aspect=False,
 ):
     """Contours of a 2-D landscape with each trajectory's path drawn over them."""
     ax = _axes(ax)
@@ -103,7 +107,7 @@ def contours_with_paths(
         shift = Z.min() - 1e-3
         levels = np.geomspace(1e-3, Z.max() - shift, levels) + shift
     contour = ax.contour(X, Y, Z, levels=levels, cmap="viridis", linewidths=0.8)
-    ax.figure.colorbar(contour, ax=ax, label="f(x, y)")
+    ax.figure.colorbar(contour, ax=ax, label=colorbar_label)
     for m in landscape.minima:
         ax.plot(*m, marker="*", ms=12, color=PALETTE["minimum"], ls="none")
     labels = labels or [None] * len(trajectories)
@@ -114,8 +118,10 @@ def contours_with_paths(
         ax.plot(*path[-1], "s", color=color, ms=7)
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo, y_hi)
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if equal_aspect:
+        ax.set_aspect("equal")
     ax.set_title(title or f"Paths on {landscape.name}")
     if any(labels):
         ax.legend(loc="best", fontsize=8)

@@ -1,0 +1,46 @@
+"""Sphinx extension: the book serves every script it needs itself, so it works offline.
+
+Copies pinned copies of require.js, @jupyter-widgets/html-manager's embed-amd.js (from
+node_modules, installed by `npm ci` from package-lock.json) and anywidget's AMD front end
+(from the pinned Python package) into _static/vendor/, with MathJax for the maths, and a
+one-line require.config that maps the "anywidget" module to the local copy. _config.yml
+points myst-nb's nb_ipywidgets_js and Sphinx's mathjax_path at these files.
+"""
+
+import shutil
+from importlib.resources import files
+from pathlib import Path
+
+from sphinx.errors import ExtensionError
+
+REQUIRE_CONFIG = (
+    "require.config({paths: {anywidget: "
+    'document.currentScript.src.replace(/require-config\\.js(\\?.*)?$/, "anywidget")}});\n'
+)
+
+
+def _copy_assets(app):
+    root = Path(app.srcdir)
+    modules = root / "node_modules"
+    if not (modules / "requirejs").is_dir():
+        raise ExtensionError(
+            "node_modules is missing: run `npm ci` in the course folder (make book does it), "
+            "so the book can serve require.js, the widget manager and MathJax itself."
+        )
+    vendor = Path(app.outdir) / "_static" / "vendor"
+    vendor.mkdir(parents=True, exist_ok=True)
+    shutil.copy(modules / "requirejs" / "require.js", vendor / "require.js")
+    manager = modules / "@jupyter-widgets" / "html-manager" / "dist"
+    for asset in manager.iterdir():
+        if asset.name == "embed-amd.js" or asset.suffix in {".woff", ".woff2", ".ttf", ".eot", ".svg"}:
+            shutil.copy(asset, vendor / asset.name)
+    shutil.copy(files("anywidget") / "nbextension" / "index.js", vendor / "anywidget.js")
+    (vendor / "require-config.js").write_text(REQUIRE_CONFIG)
+    mathjax = vendor / "mathjax"
+    if not (mathjax / "tex-chtml.js").exists():
+        shutil.copytree(modules / "mathjax" / "es5", mathjax, dirs_exist_ok=True)
+
+
+def setup(app):
+    app.connect("builder-inited", _copy_assets)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
