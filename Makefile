@@ -42,7 +42,7 @@ test: $(STAMP) $(NODE_STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=.
 
-bench: $(STAMP)
+bench: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python tests/bench.py
 
 clean:

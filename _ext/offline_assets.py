@@ -13,10 +13,28 @@ from pathlib import Path
 
 from sphinx.errors import ExtensionError
 
+# Maps the "anywidget" module to our copy, and the widget manager's own folder to ours so
+# that the icon fonts it asks for are found next to it.
 REQUIRE_CONFIG = (
-    "require.config({paths: {anywidget: "
-    'document.currentScript.src.replace(/require-config\\.js(\\?.*)?$/, "anywidget")}});\n'
+    "(function () { var here = document.currentScript.src.replace(/require-config\\.js(\\?.*)?$/, ''); "
+    "require.config({paths: {'anywidget': here + 'anywidget', "
+    "'@jupyter-widgets/html-manager/dist': here.slice(0, -1)}}); })();\n"
 )
+
+
+def _drop_duplicate_inline_scripts(app, pagename, templatename, context, doctree):
+    """sphinx-thebe registers its inline configuration twice, which redeclares a const
+    and raises an error in the browser; keep the first copy of each inline script."""
+    seen, kept = set(), []
+    for script in context.get("script_files", []):
+        body = getattr(script, "attributes", {}).get("body")
+        if body is not None and body in seen:
+            continue
+        if body is not None:
+            seen.add(body)
+        kept.append(script)
+    if "script_files" in context:
+        context["script_files"][:] = kept
 
 
 def _copy_assets(app):
@@ -43,4 +61,5 @@ def _copy_assets(app):
 
 def setup(app):
     app.connect("builder-inited", _copy_assets)
+    app.connect("html-page-context", _drop_duplicate_inline_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -44,25 +44,95 @@ def bench_import():
     return {"name": "import gdlab", "median": statistics.median(samples), "unit": "s", "target": 0.5}
 
 
-def bench_explorer_1d():
-    from gdlab.widgets import Explorer1D
-
-    explorer = Explorer1D(function="valley", x0=0.0, lr=0.1, steps=50)
-    rates = [0.01 + 0.02 * i for i in range(40)]
-    samples = []
-    for lr in rates:
-        start = time.perf_counter()
-        explorer.lr.value = lr  # the observer recomputes the run and redraws the figure
-        samples.append(time.perf_counter() - start)
-    return {
-        "name": "1-D explorer update (compute and redraw)",
-        "median": statistics.median(samples),
-        "unit": "s",
-        "target": 0.05,
-    }
+def built_book():
+    html = ROOT / "_build" / "html"
+    if not (html / "index.html").exists():
+        subprocess.run(["make", "book"], cwd=ROOT, check=True)
+    return html
 
 
-CHAPTER_TARGETS = {"02_gd_intuition": 10.0}
+def bench_browser(html):
+    """Explorer latency (input event to redrawn path, 500 steps) measured inside chromium."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import functools
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+    from test_browser import CHROMIUM, FLAGS, _Quiet
+
+    if not Path(CHROMIUM).exists():
+        return [
+            {
+                "name": "explorer redraw in the browser (chromium missing)",
+                "median": None,
+                "unit": "s",
+                "target": 0.016,
+            }
+        ]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=html))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    site = f"http://127.0.0.1:{server.server_address[1]}"
+    entries = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page()
+        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(site) else r.abort())
+        page.goto(f"{site}/chapters/02_gd_intuition.html")
+        page.wait_for_selector(".downhill-explorer svg polyline")
+        explorer = page.locator(".downhill-explorer").first
+        explorer.get_by_role("slider", name="Steps", exact=True).evaluate(
+            "s => { s.value = 500; s.dispatchEvent(new Event('input', {bubbles: true})); }"
+        )
+        page.evaluate("globalThis.__downhillTimings = []")
+        slider = explorer.get_by_role("slider", name="Learning rate α (log scale)")
+        slider.focus()
+        for i in range(60):  # arrow keys, as a reader would move the slider
+            page.keyboard.press("ArrowLeft" if i < 30 else "ArrowRight")
+        timings = page.evaluate("globalThis.__downhillTimings")
+        entries.append(
+            {
+                "name": "1-D explorer redraw in the browser (500 steps)",
+                "median": statistics.median(timings) / 1000,
+                "unit": "s",
+                "target": 0.016,
+            }
+        )
+        browser.close()
+    server.shutdown()
+    return entries
+
+
+def page_weights(html):
+    """Each chapter page's HTML plus the images it shows, in kilobytes."""
+    import re
+
+    entries = []
+    for page in sorted((html / "chapters").glob("*.html")):
+        text = page.read_text()
+        images = {m for m in re.findall(r'<img[^>]+src="([^"]+)"', text) if not m.startswith("data:")}
+        size = len(text.encode()) + sum((page.parent / src).stat().st_size for src in images)
+        entries.append(
+            {
+                "name": f"page weight {page.stem} (HTML + images)",
+                "median": size / 1024,
+                "unit": "KB",
+                "target": None,
+            }
+        )
+    return entries
+
+
+CHAPTER_TARGETS = {
+    "01_loss_shapes": 20.0,
+    "02_gd_intuition": 10.0,
+    "03_learning_rate": 20.0,
+    "04_gd_variants": 20.0,
+    "05_landscapes": 60.0,
+    "06_loss_curves": 60.0,
+    "07_optimizers": 60.0,
+    "08_regularization": 60.0,
+}
 
 
 def bench_chapters(repeats=3):
@@ -105,12 +175,21 @@ def recorded_make_times():
 
 
 def main():
-    entries = [bench_import(), bench_explorer_1d(), *bench_chapters(), *recorded_make_times()]
+    html = built_book()
+    entries = [
+        bench_import(),
+        *bench_browser(html),
+        *bench_chapters(),
+        *page_weights(html),
+        *recorded_make_times(),
+    ]
     OUT.parent.mkdir(exist_ok=True)
     OUT.write_text(json.dumps(entries, indent=2))
     print(f"{'measurement':<58} {'median':>10} {'target':>9} {'ratio':>7}")
     for e in entries:
         median = "-" if e["median"] is None else f"{e['median']:.4g} {e['unit']}"
+        if e["unit"] == "KB" and e["median"] is not None:
+            median = f"{e['median']:.0f} KB"
         target = "-" if e["target"] is None else f"{e['target']:g} {e['unit']}"
         ratio = "-" if e["target"] is None or e["median"] is None else f"{e['median'] / e['target']:.2f}"
         print(f"{e['name']:<58} {median:>10} {target:>9} {ratio:>7}")

@@ -1,5 +1,9 @@
 """Shared fixtures: where the course lives and what its configuration says."""
 
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,3 +25,32 @@ def book_config():
 @pytest.fixture(scope="session")
 def repository_url(book_config):
     return book_config["repository"]["url"]
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """Build the whole book once per test run, into a scratch folder, warnings as errors."""
+    out = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [
+            str(jupyter_book),
+            "build",
+            str(ROOT),
+            "--path-output",
+            str(out),
+            "--warningiserror",
+            "--keep-going",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, f"the book build failed:\n{log[-6000:]}"
+    # The kernel's own start-up notice is not a problem of the book.
+    noise = "Kernel is running over TCP without encryption"
+    warnings = [line for line in log.splitlines() if re.search(r"WARNING|ERROR", line) and noise not in line]
+    assert not warnings, "the build printed warnings:\n" + "\n".join(warnings)
+    yield out / "_build" / "html"
+    shutil.rmtree(out, ignore_errors=True)

@@ -338,6 +338,27 @@ function select(container, label, options, value) {
   return control(container, label, input);
 }
 
+/** A log-scale slider for the learning rate, plus a number box for an exact value. */
+function rateControl(container, model, { min, max }) {
+  const range = slider(container, "Learning rate α (log scale)", { min, max, step: 0.005, value: Math.log10(model.get("lr")) });
+  bind(model, range.input, "lr", (v) => Number((10 ** Number(v)).toPrecision(6)), (v) => Math.log10(v).toFixed(3));
+  const box = document.createElement("input");
+  Object.assign(box, { type: "number", min: 10 ** min, max: 10 ** max, step: "any", value: model.get("lr") });
+  const exact = control(container, "α, exact value", box);
+  box.addEventListener("change", () => {
+    const v = Number(box.value);
+    if (v > 0 && Number.isFinite(v)) {
+      model.set("lr", v);
+      model.save_changes();
+    }
+  });
+  model.on("change:lr", () => {
+    if (Number(box.value) !== model.get("lr")) box.value = model.get("lr");
+  });
+  exact.value.textContent = "";
+  return range;
+}
+
 const STYLE = `
 .downhill-explorer { font: 13px system-ui, sans-serif; color: #222; max-width: 760px; }
 .downhill-controls { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 4px 16px; margin-bottom: 6px; }
@@ -398,21 +419,23 @@ function renderCurve(model, el_, { regimeMode }) {
   const fn = regimeMode ? null : select(controls, "Function", Object.keys(LANDSCAPES).filter((k) => LANDSCAPES[k].dim === 1), model.get("function"));
   const curv = regimeMode ? slider(controls, "Curvature λ", { min: 0.5, max: 4, step: 0.5, value: model.get("curvature") }) : null;
   const x0 = slider(controls, "Start x₀", { min: -3, max: 6, step: 0.05, value: model.get("x0")[0] });
-  const lr = slider(controls, "Learning rate α (log)", { min: -3, max: 0.5, step: 0.005, value: Math.log10(model.get("lr")) });
+  const lr = rateControl(controls, model, { min: -3, max: 0.5 });
   const steps = slider(controls, "Steps", { min: 1, max: 500, step: 1, value: model.get("steps") });
 
   if (fn) bind(model, fn.input, "function", (v) => v);
   if (curv) bind(model, curv.input, "curvature", Number);
   bind(model, x0.input, "x0", (v) => [Number(v)], (v) => v[0]);
-  bind(model, lr.input, "lr", (v) => Number((10 ** Number(v)).toPrecision(6)), (v) => Math.log10(v).toFixed(3));
   bind(model, steps.input, "steps", (v) => Math.round(Number(v)));
 
   const svg = el("svg", { viewBox: "0 0 760 300", role: "img" });
   root.appendChild(svg);
   const left = panel(svg, { x: 0, y: 0, width: 380, height: 300, title: "", xlabel: "x (parameter)", ylabel: "f(x) (loss)" });
   const right = panel(svg, { x: 380, y: 0, width: 380, height: 300, title: "Loss per step", xlabel: "step", ylabel: "f(x) (loss)" });
+  const dotId = `dot${++uid}`;
+  const marker = el("marker", { id: dotId, viewBox: "0 0 6 6", refX: 3, refY: 3, markerWidth: 5, markerHeight: 5 }, el("defs", {}, svg));
+  el("circle", { cx: 3, cy: 3, r: 2.5, fill: PALETTE.path }, marker);
   const curve = el("polyline", { fill: "none", stroke: PALETTE.curve, "stroke-width": 2 }, left.plot);
-  const path = el("polyline", { fill: "none", stroke: PALETTE.path, "stroke-width": 1.2, opacity: 0.85 }, left.plot);
+  const path = el("polyline", { fill: "none", stroke: PALETTE.path, "stroke-width": 1.2, opacity: 0.85, "marker-mid": `url(#${dotId})` }, left.plot);
   const start = el("circle", { r: 5, fill: PALETTE.start }, left.plot);
   const end = el("rect", { width: 8, height: 8, fill: PALETTE.end }, left.plot);
   const lossLine = el("polyline", { fill: "none", stroke: PALETTE.path, "stroke-width": 1.5 }, right.plot);
@@ -529,13 +552,12 @@ function renderSurface(model, el_, { race }) {
   const opt = race ? null : select(controls, "Optimizer", Object.keys(OPTIMIZER_SETS), model.get("optimizer"));
   const sx = slider(controls, "Start x", { min: -5, max: 80, step: 0.1, value: model.get("x0")[0] });
   const sy = slider(controls, "Start y", { min: -5, max: 50, step: 0.1, value: model.get("x0")[1] });
-  const lr = slider(controls, "Learning rate α (log)", { min: -4, max: 0, step: 0.005, value: Math.log10(model.get("lr")) });
+  const lr = rateControl(controls, model, { min: -4, max: 0 });
   const steps = slider(controls, "Steps", { min: 1, max: 2000, step: 1, value: model.get("steps") });
   bind(model, fn.input, "function", (v) => v);
   if (opt) bind(model, opt.input, "optimizer", (v) => v);
   bind(model, sx.input, "x0", (v) => [Number(v), model.get("x0")[1]], (v) => v[0]);
   bind(model, sy.input, "x0", (v) => [model.get("x0")[0], Number(v)], (v) => v[1]);
-  bind(model, lr.input, "lr", (v) => Number((10 ** Number(v)).toPrecision(6)), (v) => Math.log10(v).toFixed(3));
   bind(model, steps.input, "steps", (v) => Math.round(Number(v)));
 
   const svg = el("svg", { viewBox: "0 0 760 420", role: "img" });

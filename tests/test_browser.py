@@ -1,0 +1,193 @@
+"""The built book in a real browser (Debian's chromium, driven by Playwright), offline.
+
+Every request that leaves localhost is refused and recorded, so a page that needs a CDN
+fails here. In CI (CI=true) chromium is installed by .ci/run and these tests must run.
+"""
+
+import functools
+import http.server
+import os
+import statistics
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must run the browser tests: .ci/run installs Debian's chromium")
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(built_book):
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_Quiet, directory=built_book)
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+class Visit:
+    """A page opened with the network cut off at localhost, recording what went wrong."""
+
+    def __init__(self, browser, site, path):
+        self.page = browser.new_page()
+        self.left_localhost, self.errors = [], []
+        self.page.route("**/*", self._route(site))
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on(
+            "response", lambda r: self.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None
+        )
+        self.page.goto(f"{site}/{path}", wait_until="load")
+
+    def _route(self, site):
+        def handle(route):
+            url = route.request.url
+            if url.startswith(site) or url.startswith(("data:", "blob:")):
+                route.continue_()
+            else:
+                self.left_localhost.append(url)
+                route.abort()
+
+        return handle
+
+
+def book_pages():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    return [f"{f}.html" for f in files] + ["search.html", "genindex.html"]
+
+
+@pytest.mark.parametrize("path", book_pages())
+def test_page_loads_offline_without_errors_and_every_image_loads(browser, site, path):
+    visit = Visit(browser, site, path)
+    visit.page.wait_for_load_state("networkidle")
+    assert visit.left_localhost == [], f"{path} asked for {visit.left_localhost}"
+    assert visit.errors == [], f"{path}: {visit.errors}"
+    broken = visit.page.evaluate(
+        "[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
+    )
+    assert broken == []
+    visit.page.close()
+
+
+def explorer_state(page, index=0):
+    explorer = page.locator(".downhill-explorer").nth(index)
+    return {
+        "readout": explorer.locator(".downhill-readout").inner_text(),
+        "svg": explorer.locator("svg").get_attribute("aria-label"),
+        "paths": explorer.locator("svg polyline").evaluate_all("ls => ls.map(l => l.getAttribute('points'))"),
+    }
+
+
+def set_slider(page, name, value, index=0):
+    slider = page.locator(".downhill-explorer").nth(index).get_by_role("slider", name=name, exact=True)
+    slider.evaluate(
+        "(s, v) => { s.value = v; s.dispatchEvent(new Event('input', {bubbles: true})); }", str(value)
+    )
+
+
+def set_rate(page, value, index=0):
+    box = page.locator(".downhill-explorer").nth(index).get_by_label("α, exact value")
+    box.fill(str(value))
+    box.dispatch_event("change")
+
+
+def test_chapter_02_explorer_responds_and_reports_divergence(browser, site):
+    visit = Visit(browser, site, "chapters/02_gd_intuition.html")
+    visit.page.wait_for_selector(".downhill-explorer svg polyline")
+    before = explorer_state(visit.page)
+    assert "after 20 steps" in before["readout"] and "1.97694" in before["readout"]
+    set_rate(visit.page, 0.3)  # (0.9 would land on the same x after 20 steps: |1 - 2α| = 0.8 for both)
+    after = explorer_state(visit.page)
+    assert after["readout"] != before["readout"] and after["paths"] != before["paths"]
+    assert "learning rate 0.3" in after["svg"]
+    # The valley's curvature is 2: any rate above 2 / 2 = 1 diverges.
+    set_slider(visit.page, "Steps", 200)
+    set_rate(visit.page, 1.1)
+    assert "diverged" in explorer_state(visit.page)["readout"]
+    # Keyboard: focus the learning-rate slider and press an arrow key.
+    slider = visit.page.locator(".downhill-explorer").get_by_role(
+        "slider", name="Learning rate α (log scale)"
+    )
+    slider.focus()
+    readout = explorer_state(visit.page)["readout"]
+    visit.page.keyboard.press("ArrowLeft")
+    visit.page.keyboard.press("ArrowLeft")
+    assert explorer_state(visit.page)["readout"] != readout
+    assert visit.errors == [] and visit.left_localhost == []
+
+
+def test_every_control_has_a_visible_label(browser, site):
+    visit = Visit(browser, site, "chapters/02_gd_intuition.html")
+    visit.page.wait_for_selector(".downhill-explorer")
+    unlabelled = visit.page.evaluate(
+        """[...document.querySelectorAll('.downhill-explorer input, .downhill-explorer select')]
+            .filter(c => !(c.labels && c.labels.length && c.labels[0].innerText.trim())).length"""
+    )
+    assert unlabelled == 0
+
+
+def test_launch_buttons_point_at_the_configured_repository(browser, site, repository_url):
+    visit = Visit(browser, site, "chapters/02_gd_intuition.html")
+    hrefs = visit.page.eval_on_selector_all("a[href]", "as => as.map(a => a.href)")
+    slug = repository_url.removeprefix("https://github.com/")
+    assert any(h.startswith(f"https://mybinder.org/v2/gh/{slug}/main") for h in hrefs)
+    assert any(h.startswith(f"https://colab.research.google.com/github/{slug}/blob/main/") for h in hrefs)
+    assert (
+        repository_url in hrefs
+        or f"{repository_url}/" in hrefs
+        or any(h.startswith(repository_url) for h in hrefs)
+    )
+
+
+def test_search_finds_momentum(browser, site):
+    visit = Visit(browser, site, "search.html?q=momentum")
+    visit.page.wait_for_selector("#search-results ul.search li", timeout=15000)
+    hits = visit.page.locator("#search-results ul.search li").all_inner_texts()
+    assert hits, "searching for 'momentum' found nothing"
+    assert visit.errors == []
+
+
+def test_redraw_latency_is_recorded_for_a_500_step_run(browser, site):
+    """Each redraw is timed in the page (window.__downhillTimings); make bench reports the median."""
+    visit = Visit(browser, site, "chapters/02_gd_intuition.html")
+    visit.page.wait_for_selector(".downhill-explorer svg polyline")
+    set_slider(visit.page, "Steps", 500)
+    visit.page.evaluate("globalThis.__downhillTimings = []")
+    for i in range(20):
+        set_rate(visit.page, round(0.05 + 0.04 * i, 3))
+    timings = visit.page.evaluate("globalThis.__downhillTimings")
+    assert len(timings) == 20
+    assert statistics.median(timings) > 0
