@@ -108,7 +108,8 @@ def test_a_chapter_opened_alone_in_colab_installs_gdlab_and_runs(tmp_path, root)
     (fake / "google" / "__init__.py").write_text("")
     (fake / "google" / "colab" / "__init__.py").write_text("from . import output\n")
     (fake / "google" / "colab" / "output.py").write_text(
-        "enabled = False\n\ndef enable_custom_widget_manager():\n    global enabled\n    enabled = True\n"
+        "import types\n\nenabled = False\n_widgets = types.SimpleNamespace(_installed_url=None)\n\n"
+        "def enable_custom_widget_manager():\n    global enabled\n    enabled = True\n"
     )
     ipython_dir = tmp_path / "ipython"
     (ipython_dir / "profile_default" / "startup").mkdir(parents=True)
