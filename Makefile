@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TIMER := $(BIN)/python tests/timings.py
+# Built and tested notebooks have no one watching: progress bars stay quiet there.
 
 .PHONY: book test lab bench clean help
 
@@ -31,19 +32,19 @@ $(NODE_STAMP): package.json package-lock.json
 
 book: $(STAMP) $(NODE_STAMP)
 	@$(TIMER) start book
-	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	GDLAB_QUIET=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
 	@$(TIMER) stop book
 
 test: $(STAMP) $(NODE_STAMP)
 	@$(TIMER) start test
-	$(BIN)/python -m pytest
+	GDLAB_QUIET=1 $(BIN)/python -m pytest
 	@$(TIMER) stop test
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=.
 
 bench: $(STAMP) $(NODE_STAMP)
-	$(BIN)/python tests/bench.py
+	GDLAB_QUIET=1 $(BIN)/python tests/bench.py
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache .hypothesis

@@ -8,8 +8,6 @@ import torch
 
 from gdlab import descend, landscapes, optim
 
-torch.set_default_dtype(torch.float64)
-
 # A small tanh network on fixed data: four parameter arrays of different shapes, so the
 # optimizers are checked on a parameter list, not only on one scalar.
 _rng = np.random.default_rng(7)

@@ -15,14 +15,26 @@ from importlib import import_module
 from . import data, landscapes, losses, optim
 from .descent import Trajectory, descend
 
-__all__ = ["Trajectory", "data", "descend", "landscapes", "losses", "optim", "plotting", "widgets"]
+__all__ = [
+    "Trajectory",
+    "curves",
+    "data",
+    "descend",
+    "landscape",
+    "landscapes",
+    "losses",
+    "optim",
+    "plotting",
+    "training",
+    "widgets",
+]
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = {"plotting", "widgets"}
+# Loaded on first attribute access: Matplotlib, ipywidgets/anywidget and torch are heavy.
+_LAZY_SUBMODULES = {"plotting", "widgets", "training", "curves", "landscape"}
 
 
 def __getattr__(name):
-    # Heavy submodules (Matplotlib, ipywidgets) load on first use, not on import.
     if name in _LAZY_SUBMODULES:
         return import_module(f".{name}", __name__)
     raise AttributeError(f"module 'gdlab' has no attribute {name!r}")

@@ -1,0 +1,315 @@
+r"""A trained network's loss landscape: 2-D slices along filter-normalised directions, and sharpness.
+
+A network has too many weights to draw its loss, but a plane through the trained weights
+:math:`\theta` can be drawn: :math:`L(\theta + \alpha d_1 + \beta d_2)` over a grid of
+:math:`(\alpha, \beta)`, with random directions :math:`d_1, d_2` scaled filter by filter
+to the weights (Li et al., 2018, "Visualizing the Loss Landscape of Neural Nets") so that
+slices of different networks can be compared. :func:`loss_surface` evaluates the grid in
+batches with ``torch.func.functional_call`` and ``torch.vmap``; :func:`loss_surface_loop`
+is the one-forward-pass-per-point version it is checked (and timed) against.
+:func:`roughness` puts one number on a slice and :func:`top_hessian_eigenvalue` measures
+the sharpness at :math:`\theta` itself. (``gdlab.landscapes``, plural, holds the small
+analytic test functions.)
+
+>>> import torch
+>>> from gdlab import landscape
+>>> _ = torch.manual_seed(0)
+>>> model = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+>>> X, y = torch.randn(32, 2), torch.randn(32, 1)
+>>> d1, d2 = landscape.random_directions(model, seed=0)
+>>> s = landscape.loss_surface(model, torch.nn.functional.mse_loss, X, y, (d1, d2), span=1.0, resolution=5)
+>>> s.losses.shape, float(s.alphas[2]), float(s.betas[0])
+((5, 5), 0.0, -1.0)
+"""
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch.func import functional_call
+
+__all__ = [
+    "Surface",
+    "loss_surface",
+    "loss_surface_loop",
+    "random_directions",
+    "roughness",
+    "top_hessian_eigenvalue",
+]
+
+
+class Surface(NamedTuple):
+    r"""A 2-D slice: ``losses[i, j]`` is the loss at :math:`\theta + \text{alphas}[j]\,d_1 +
+    \text{betas}[i]\,d_2`, so ``plt.contour(alphas, betas, losses)`` draws it as it is."""
+
+    alphas: np.ndarray
+    betas: np.ndarray
+    losses: np.ndarray
+
+
+def _named_parameters(model):
+    if not isinstance(model, torch.nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    params = {name: p.detach() for name, p in model.named_parameters()}
+    if not params:
+        raise ValueError("model has no parameters")
+    return params
+
+
+def random_directions(model, seed=0, count=2, ignore_1d=True):
+    r"""``count`` random directions in weight space, filter-normalised (Li et al., 2018).
+
+    Each direction is a dict ``{name: tensor}`` shaped like ``model.named_parameters()``.
+    Entries are drawn from :math:`\mathcal N(0, 1)`; then, for every parameter with two or
+    more dimensions, each *filter* (a slice along dimension 0: a row of a ``Linear`` weight,
+    an output channel of a ``Conv`` kernel) is rescaled to the norm of the same filter of the
+    weights, :math:`d_i \leftarrow \frac{d_i}{\lVert d_i\rVert}\lVert\theta_i\rVert`. A
+    step of :math:`\alpha = 1` then moves each filter by as much as its own size, whatever
+    the layer's scale. One-dimensional parameters (biases, normalisation scales) get a zero
+    direction, as in the paper's default (``ignore='biasbn'``); with ``ignore_1d=False`` each
+    is instead treated as one filter.
+
+    >>> import torch
+    >>> layer = torch.nn.Linear(3, 2)
+    >>> (d,) = random_directions(layer, seed=1, count=1)
+    >>> torch.allclose(d["weight"].norm(dim=1), layer.weight.detach().norm(dim=1))
+    True
+    >>> float(d["bias"].abs().sum())
+    0.0
+    """
+    params = _named_parameters(model)
+    if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
+        raise ValueError(f"count must be a positive integer, got {count!r}")
+    generator = torch.Generator().manual_seed(seed)
+    directions = []
+    for _ in range(count):
+        direction = {}
+        for name, p in params.items():
+            d = torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device)
+            if p.ndim <= 1 and ignore_1d:
+                d.zero_()
+            else:
+                filters = p.shape[0] if p.ndim > 1 else 1
+                rows, weight_rows = d.reshape(filters, -1), p.reshape(filters, -1)
+                scale = weight_rows.norm(dim=1, keepdim=True) / (rows.norm(dim=1, keepdim=True) + 1e-10)
+                d = (rows * scale).reshape(p.shape)
+            direction[name] = d
+        directions.append(direction)
+    return tuple(directions)
+
+
+def _check_directions(params, directions):
+    if not isinstance(directions, (tuple, list)) or len(directions) != 2:
+        raise ValueError("directions must be a pair (d1, d2), e.g. random_directions(model, seed=0)")
+    for direction in directions:
+        if not isinstance(direction, dict) or set(direction) != set(params):
+            raise ValueError(
+                f"each direction must be a dict with one tensor per model parameter, named {sorted(params)}"
+            )
+        for name, p in params.items():
+            if direction[name].shape != p.shape:
+                raise ValueError(
+                    f"direction for {name!r} has shape {tuple(direction[name].shape)}, "
+                    f"the parameter {tuple(p.shape)}"
+                )
+
+
+def _grid(span, resolution):
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
+        raise ValueError(f"resolution must be an integer of at least 2, got {resolution!r}")
+    if not (isinstance(span, (int, float)) and 0 < span < math.inf):
+        raise ValueError(f"span must be a positive finite number, got {span!r}")
+    return np.linspace(-span, span, resolution)
+
+
+def _check_xy(X, y):
+    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise ValueError(f"X and y must be torch.Tensor, got {type(X).__name__} and {type(y).__name__}")
+    if len(X) != len(y) or len(X) == 0:
+        raise ValueError(f"X and y must have the same, non-zero number of rows, got {len(X)} and {len(y)}")
+
+
+def loss_surface(model, loss_fn, X, y, directions, span=1.0, resolution=41, chunk_size=256):
+    r"""The loss on the grid :math:`\theta + \alpha d_1 + \beta d_2`, :math:`\alpha, \beta \in [-s, s]`.
+
+    Here :math:`s` is ``span``. The ``resolution`` × ``resolution`` grid points are evaluated
+    ``chunk_size`` at a time: one ``torch.vmap`` of ``torch.func.functional_call`` runs the
+    model with a whole chunk of weight settings at once. The model is evaluated in eval mode
+    (dropout off, batch norm with its running statistics), without gradients, and its weights
+    are not changed.
+    ``loss_fn(model(X), y)`` must return a scalar. Returns a :class:`Surface`.
+
+    >>> import torch
+    >>> model = torch.nn.Linear(1, 1, bias=False)
+    >>> with torch.no_grad():
+    ...     _ = model.weight.fill_(2.0)
+    >>> X = torch.ones(4, 1, dtype=model.weight.dtype)
+    >>> d = {"weight": torch.ones_like(model.weight)}, {"weight": torch.zeros_like(model.weight)}
+    >>> s = loss_surface(model, torch.nn.functional.mse_loss, X, 2 * X, d, span=1.0, resolution=3)
+    >>> s.losses[0].tolist()   # (w - 2)^2 at w = 1, 2, 3
+    [1.0, 0.0, 1.0]
+    """
+    params = _named_parameters(model)
+    _check_directions(params, directions)
+    _check_xy(X, y)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    alphas = _grid(span, resolution)
+    buffers = {name: b.detach() for name, b in model.named_buffers()}
+    d1, d2 = directions
+    names = list(params)
+    reference = params[names[0]]
+    a_grid, b_grid = np.meshgrid(alphas, alphas)  # rows: beta, columns: alpha
+    a_all = torch.as_tensor(a_grid.ravel(), dtype=reference.dtype, device=reference.device)
+    b_all = torch.as_tensor(b_grid.ravel(), dtype=reference.dtype, device=reference.device)
+
+    def loss_at(point):
+        return loss_fn(functional_call(model, (point, buffers), (X,)), y)
+
+    batched = torch.vmap(loss_at)
+    losses = []
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for start in range(0, len(a_all), chunk_size):
+                a, b = a_all[start : start + chunk_size], b_all[start : start + chunk_size]
+                points = {}
+                for name in names:
+                    shape = (len(a),) + (1,) * params[name].ndim
+                    points[name] = params[name] + a.reshape(shape) * d1[name] + b.reshape(shape) * d2[name]
+                losses.append(batched(points))
+    finally:
+        model.train(was_training)
+    values = torch.cat(losses).double().cpu().numpy().reshape(resolution, resolution)
+    return Surface(alphas, alphas.copy(), values)
+
+
+def loss_surface_loop(model, loss_fn, X, y, directions, span=1.0, resolution=41):
+    """The same grid as :func:`loss_surface`, one forward pass per point (the naive baseline).
+
+    >>> import torch
+    >>> model = torch.nn.Linear(2, 1)
+    >>> X, y = torch.randn(8, 2, dtype=model.weight.dtype), torch.randn(8, 1, dtype=model.weight.dtype)
+    >>> d = random_directions(model, seed=0, ignore_1d=False)
+    >>> a = loss_surface(model, torch.nn.functional.mse_loss, X, y, d, resolution=4).losses
+    >>> b = loss_surface_loop(model, torch.nn.functional.mse_loss, X, y, d, resolution=4).losses
+    >>> bool(abs(a - b).max() <= 1e-5 * abs(b).max())
+    True
+    """
+    params = _named_parameters(model)
+    _check_directions(params, directions)
+    _check_xy(X, y)
+    alphas = _grid(span, resolution)
+    buffers = {name: b.detach() for name, b in model.named_buffers()}
+    d1, d2 = directions
+    losses = np.empty((resolution, resolution))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for i, b in enumerate(alphas):
+                for j, a in enumerate(alphas):
+                    point = {
+                        name: p + float(a) * d1[name] + float(b) * d2[name] for name, p in params.items()
+                    }
+                    losses[i, j] = float(loss_fn(functional_call(model, (point, buffers), (X,)), y))
+    finally:
+        model.train(was_training)
+    return Surface(alphas, alphas.copy(), losses)
+
+
+def roughness(surface):
+    r"""How curved a slice is for its height: 0 for a plane, 1 for a paraboloid bowl, more if bumpy.
+
+    With :math:`\Delta^2` the second difference along each grid axis, :math:`h` the grid
+    step and :math:`s` the span,
+
+    .. math::
+        R = \frac{s^2}{\max L - \min L} \cdot \frac12\,
+        \mathrm{mean}\left(\frac{|\Delta^2_\alpha L| + |\Delta^2_\beta L|}{h^2}\right),
+
+    the mean absolute curvature over the interior points, in units of the curvature of a
+    bowl that rises by the surface's whole range from its centre to its edge. A smooth
+    surface scores the same at any resolution; a jagged one scores higher the finer the
+    grid, so compare slices at the same span and resolution. A constant surface scores 0.
+    ``surface`` is a :class:`Surface` (or a square array on the grid :math:`[-1, 1]^2`).
+
+    >>> import numpy as np
+    >>> a = np.linspace(-2.0, 2.0, 21)
+    >>> round(roughness(Surface(a, a, 3.0 * (a[None, :] ** 2 + a[:, None] ** 2))), 12)
+    1.0
+    """
+    if isinstance(surface, Surface):
+        alphas, losses = (
+            np.asarray(surface.alphas, dtype=np.float64),
+            np.asarray(surface.losses, dtype=np.float64),
+        )
+    else:
+        losses = np.asarray(surface, dtype=np.float64)
+        alphas = np.linspace(-1.0, 1.0, losses.shape[0]) if losses.ndim == 2 else None
+    if losses.ndim != 2 or losses.shape[0] != losses.shape[1] or losses.shape[0] < 3:
+        raise ValueError(f"surface must be a square grid of at least 3 x 3 losses, got shape {losses.shape}")
+    if not np.isfinite(losses).all():
+        raise ValueError(
+            "surface contains NaN or infinite losses; lower the span to stay where the loss is finite"
+        )
+    height = losses.max() - losses.min()
+    if height == 0:
+        return 0.0
+    h = alphas[1] - alphas[0]
+    span = (alphas[-1] - alphas[0]) / 2
+    along_alpha = np.abs(losses[1:-1, 2:] - 2 * losses[1:-1, 1:-1] + losses[1:-1, :-2])
+    along_beta = np.abs(losses[2:, 1:-1] - 2 * losses[1:-1, 1:-1] + losses[:-2, 1:-1])
+    curvature = (along_alpha + along_beta).mean() / 2 / h**2
+    return float(curvature * span**2 / height)
+
+
+def top_hessian_eigenvalue(model, loss_fn, X, y, iterations=100, seed=0, tol=1e-10):
+    r"""The Hessian's eigenvalue of largest magnitude at the model's weights, by power iteration.
+
+    Iterates :math:`v \leftarrow Hv / \lVert Hv\rVert` from a seeded random :math:`v`, each
+    Hessian-vector product :math:`Hv = \nabla_\theta(\nabla_\theta L \cdot v)` taken by a
+    double backward pass (the Hessian is never formed), and returns the Rayleigh quotient
+    :math:`v^\top H v` once it changes by less than ``tol`` (relative) or after
+    ``iterations`` products. Near a minimum the Hessian is (nearly) positive semi-definite,
+    so this is the top eigenvalue, the *sharpness*: gradient descent with a rate above
+    :math:`2/\lambda_\text{max}` cannot settle there. The model is evaluated in eval mode.
+
+    >>> import torch
+    >>> model = torch.nn.Linear(2, 1, bias=False).double()
+    >>> X = torch.tensor([[1.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
+    >>> y = torch.zeros(2, 1, dtype=torch.float64)
+    >>> round(top_hessian_eigenvalue(model, torch.nn.functional.mse_loss, X, y), 10)  # 2XᵀX/n = diag(1, 4)
+    4.0
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("model has no trainable parameters")
+    _check_xy(X, y)
+    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations <= 0:
+        raise ValueError(f"iterations must be a positive integer, got {iterations!r}")
+    generator = torch.Generator().manual_seed(seed)
+    v = [torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device) for p in params]
+    was_training = model.training
+    model.eval()
+    try:
+        loss = loss_fn(model(X), y)
+        grads = torch.autograd.grad(loss, params, create_graph=True)
+        norm = torch.sqrt(sum((u * u).sum() for u in v))
+        v = [u / norm for u in v]
+        eigenvalue = None
+        for _ in range(iterations):
+            hv = torch.autograd.grad(grads, params, grad_outputs=v, retain_graph=True)
+            new = float(sum((a * b).sum() for a, b in zip(v, hv)))
+            norm = torch.sqrt(sum((u * u).sum() for u in hv))
+            if norm == 0:
+                return 0.0
+            v = [u / norm for u in hv]
+            if eigenvalue is not None and abs(new - eigenvalue) <= tol * abs(new):
+                return new
+            eigenvalue = new
+    finally:
+        model.train(was_training)
+    return eigenvalue

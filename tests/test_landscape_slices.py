@@ -1,0 +1,226 @@
+"""gdlab.landscape: filter-normalised directions, batched slices equal to the loop, exact sharpness."""
+
+import time
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gdlab import data, landscape
+
+
+@pytest.fixture(autouse=True)
+def small_model_defaults():
+    # float32 unless a test says float64, one thread (see tests/test_training.py); both put back.
+    dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
+    torch.set_default_dtype(torch.float32)
+    torch.set_num_threads(1)
+    yield
+    torch.set_default_dtype(dtype)
+    torch.set_num_threads(threads)
+
+
+def small_mlp(seed=0, dtype=torch.float32):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(
+        torch.nn.Linear(2, 16),
+        torch.nn.Tanh(),
+        torch.nn.Linear(16, 16),
+        torch.nn.Tanh(),
+        torch.nn.Linear(16, 1),
+    ).to(dtype)
+
+
+def moons(n=100, dtype=torch.float32):
+    d = data.moons(n=n, noise=0.2, seed=0)
+    return torch.as_tensor(d.X, dtype=dtype), torch.as_tensor(d.y, dtype=dtype).reshape(-1, 1)
+
+
+bce = F.binary_cross_entropy_with_logits
+
+
+def test_filter_normalised_directions_match_each_filters_norm_and_leave_biases_alone():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, kernel_size=3),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4 * 6 * 6, 5),
+        torch.nn.LayerNorm(5),
+    )
+    d1, d2 = landscape.random_directions(model, seed=0)
+    for name, p in model.named_parameters():
+        if p.ndim > 1:
+            filters = p.detach().reshape(len(p), -1).norm(dim=1)
+            for d in (d1, d2):
+                assert torch.allclose(d[name].reshape(len(p), -1).norm(dim=1), filters, rtol=1e-5)
+        else:
+            assert torch.count_nonzero(d1[name]) == torch.count_nonzero(d2[name]) == 0, name
+    assert not torch.allclose(d1["0.weight"], d2["0.weight"])  # two different directions
+
+
+def test_one_dimensional_parameters_can_be_scaled_as_one_filter():
+    model = small_mlp()
+    (d,) = landscape.random_directions(model, seed=1, count=1, ignore_1d=False)
+    bias = model[0].bias.detach()
+    assert torch.allclose(d["0.bias"].norm(), bias.norm(), rtol=1e-5)
+
+
+def test_directions_are_reproducible_from_the_seed():
+    model = small_mlp()
+    a, b, c = (landscape.random_directions(model, seed=s) for s in (5, 5, 6))
+    assert all(torch.equal(a[0][k], b[0][k]) and torch.equal(a[1][k], b[1][k]) for k in a[0])
+    assert not torch.equal(a[0]["0.weight"], c[0]["0.weight"])
+
+
+def test_the_batched_surface_equals_the_one_point_at_a_time_loop():
+    model, (X, y) = small_mlp(), moons()
+    directions = landscape.random_directions(model, seed=0)
+    before = [p.detach().clone() for p in model.parameters()]
+    batched = landscape.loss_surface(model, bce, X, y, directions, span=1.0, resolution=9, chunk_size=10)
+    loop = landscape.loss_surface_loop(model, bce, X, y, directions, span=1.0, resolution=9)
+    np.testing.assert_allclose(batched.losses, loop.losses, rtol=1e-5)
+    np.testing.assert_array_equal(batched.alphas, np.linspace(-1, 1, 9))
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # weights untouched
+    # The centre of the grid is the model itself.
+    assert batched.losses[4, 4] == pytest.approx(bce(model(X), y).item(), rel=1e-6)
+    # Rows are beta, columns alpha: one step along alpha is theta + h d1.
+    h = batched.alphas[1] - batched.alphas[0]
+    with torch.no_grad():
+        for p, (name, _) in zip(model.parameters(), model.named_parameters()):
+            p.add_(float(h) * directions[0][name])
+        assert batched.losses[4, 5] == pytest.approx(bce(model(X), y).item(), rel=1e-5)
+
+
+def test_a_41_by_41_surface_of_a_small_mlp_computes():
+    model, (X, y) = small_mlp(), moons(200)
+    directions = landscape.random_directions(model, seed=0)
+    start = time.perf_counter()
+    surface = landscape.loss_surface(model, bce, X, y, directions, resolution=41)
+    seconds = time.perf_counter() - start
+    assert surface.losses.shape == (41, 41) and np.isfinite(surface.losses).all()
+    assert surface.losses[20, 20] == pytest.approx(bce(model(X), y).item(), rel=1e-6)
+    print(f"41 x 41 surface, batched: {seconds:.2f} s")  # shown with pytest -s; never asserted
+
+
+def test_the_top_hessian_eigenvalue_of_linear_regression_is_that_of_2_xtx_over_n():
+    d = data.linear(n=50, weights=(2.0, -1.0, 0.5), noise=0.3, seed=3)
+    X = torch.as_tensor(d.X * np.array([1.0, 2.0, 0.5]), dtype=torch.float64)  # distinct scales
+    y = torch.as_tensor(d.y, dtype=torch.float64).reshape(-1, 1)
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1).double()
+    # MSE is quadratic in (w, b): the Hessian is 2 A^T A / n with A = [X, 1], whatever the weights.
+    A = torch.cat([X, torch.ones(len(X), 1, dtype=torch.float64)], dim=1)
+    exact = torch.linalg.eigvalsh(2 * A.T @ A / len(A))[-1].item()
+    top = landscape.top_hessian_eigenvalue(model, F.mse_loss, X, y, iterations=500, seed=0)
+    assert top == pytest.approx(exact, rel=1e-6)
+    # Without a bias it is 2 X^T X / n.
+    no_bias = torch.nn.Linear(3, 1, bias=False).double()
+    exact = torch.linalg.eigvalsh(2 * X.T @ X / len(X))[-1].item()
+    assert landscape.top_hessian_eigenvalue(no_bias, F.mse_loss, X, y, iterations=500) == pytest.approx(
+        exact, rel=1e-6
+    )
+
+
+def test_the_top_eigenvalue_of_a_trained_mlp_equals_that_of_its_full_hessian():
+    # For a network the Hessian changes with the weights. Near a minimum it is nearly positive
+    # semi-definite, so power iteration converges to the top eigenvalue in a few steps.
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1)).double()
+    X, y = moons(40, dtype=torch.float64)
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(300):
+        opt.zero_grad()
+        bce(model(X), y).backward()
+        opt.step()
+    names = [n for n, _ in model.named_parameters()]
+    shapes = [p.shape for p in model.parameters()]
+    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+    def loss_of(vector):
+        parts, start = {}, 0
+        for name, shape in zip(names, shapes):
+            size = int(np.prod(shape))
+            parts[name] = vector[start : start + size].reshape(shape)
+            start += size
+        return bce(torch.func.functional_call(model, parts, (X,)), y)
+
+    # The full 13 x 13 Hessian, reverse over reverse (torch.func.hessian goes forward-mode,
+    # which emits a DeprecationWarning in torch 2.13).
+    eigenvalues = torch.linalg.eigvalsh(torch.func.jacrev(torch.func.jacrev(loss_of))(flat))
+    assert eigenvalues[0] > -0.01 * eigenvalues[-1]  # nearly PSD
+    top = landscape.top_hessian_eigenvalue(model, bce, X, y, iterations=100)
+    assert top == pytest.approx(eigenvalues[-1].item(), rel=1e-6)
+
+
+def test_roughness_is_zero_for_a_plane_one_for_a_bowl_and_higher_for_bumps():
+    a = np.linspace(-1.0, 1.0, 41)
+    A, B = np.meshgrid(a, a)
+    assert landscape.roughness(landscape.Surface(a, a, 2 * A - B + 3)) == pytest.approx(0.0, abs=1e-9)
+    assert landscape.roughness(landscape.Surface(a, a, A**2 + B**2)) == pytest.approx(1.0)
+    assert landscape.roughness(landscape.Surface(a, a, 5.0 * A**2)) == pytest.approx(1.0)
+    bumpy = A**2 + B**2 + 0.2 * np.sin(12 * A) * np.sin(12 * B)
+    assert landscape.roughness(landscape.Surface(a, a, bumpy)) > 5
+    assert landscape.roughness(np.ones((5, 5))) == 0.0
+    # For a smooth surface the number does not depend on the grid.
+    fine = np.linspace(-1.0, 1.0, 81)
+    F_, G = np.meshgrid(fine, fine)
+    coarse = landscape.roughness(landscape.Surface(a, a, np.exp(A) + B**2))
+    assert landscape.roughness(landscape.Surface(fine, fine, np.exp(F_) + G**2)) == pytest.approx(
+        coarse, rel=0.01
+    )
+
+
+def test_a_trained_network_has_a_smoother_slice_than_a_bumpy_function():
+    model, (X, y) = small_mlp(), moons()
+    surface = landscape.loss_surface(
+        model, bce, X, y, landscape.random_directions(model, seed=0), resolution=21
+    )
+    assert 0 < landscape.roughness(surface) < 5
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(resolution=1), "resolution must be an integer of at least 2"),
+        (dict(resolution=4.0), "resolution"),
+        (dict(span=0.0), "span must be a positive finite number"),
+        (dict(span=float("nan")), "span"),
+        (dict(directions=()), "directions must be a pair"),
+        (dict(directions=({"0.weight": torch.zeros(16, 2)}, {})), "one tensor per model parameter"),
+        (dict(X=np.zeros((4, 2))), "torch.Tensor"),
+        (dict(X=torch.zeros(3, 2)), "same, non-zero number of rows"),
+        (dict(chunk_size=0), "chunk_size"),
+    ],
+)
+def test_bad_surface_arguments_raise_value_error(kwargs, match):
+    model, (X, y) = small_mlp(), moons(4)
+    arguments = dict(
+        model=model,
+        loss_fn=bce,
+        X=X,
+        y=y,
+        directions=landscape.random_directions(model, seed=0),
+        resolution=3,
+    )
+    arguments.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        landscape.loss_surface(**arguments)
+
+
+def test_wrongly_shaped_directions_and_other_bad_input_raise():
+    model, (X, y) = small_mlp(), moons(4)
+    d1, d2 = landscape.random_directions(model, seed=0)
+    d1 = dict(d1, **{"0.weight": torch.zeros(2, 16)})
+    with pytest.raises(ValueError, match="has shape \\(2, 16\\), the parameter \\(16, 2\\)"):
+        landscape.loss_surface_loop(model, bce, X, y, (d1, d2), resolution=3)
+    with pytest.raises(ValueError, match="count must be a positive integer"):
+        landscape.random_directions(model, count=0)
+    with pytest.raises(ValueError, match="model must be a torch.nn.Module"):
+        landscape.random_directions("mlp")
+    with pytest.raises(ValueError, match="iterations"):
+        landscape.top_hessian_eigenvalue(model, bce, X, y, iterations=0)
+    with pytest.raises(ValueError, match="square grid"):
+        landscape.roughness(np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        landscape.roughness(np.full((3, 3), np.inf))
