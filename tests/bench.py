@@ -123,6 +123,62 @@ def page_weights(html):
     return entries
 
 
+# Explorers that redraw in Python (ipywidgets + Matplotlib): (label, module, class, control).
+# Each control is moved across its range 30 times; the median update must stay under 100 ms.
+PYTHON_WIDGETS = [
+    ("01 loss shapes, δ", "gdlab.widgets.loss_shapes", "LossShapesExplorer", "delta"),
+    ("01 loss shapes, γ", "gdlab.widgets.loss_shapes", "LossShapesExplorer", "gamma"),
+    ("01 outliers, shift (refits three lines)", "gdlab.widgets.loss_shapes", "OutlierExplorer", "shift"),
+    ("03 schedules, learning rate", "gdlab.widgets.learning_rate", "ScheduleExplorer", "lr"),
+    ("04 batch size (noisy path)", "gdlab.widgets.batch_size", "BatchSizeExplorer", "batch_size"),
+    (
+        "08 regularization, weight decay",
+        "gdlab.widgets.regularization",
+        "RegularizationExplorer",
+        "weight_decay",
+    ),
+]
+
+
+def bench_python_widgets():
+    import importlib
+
+    import numpy as np
+
+    entries = []
+    for label, module_name, class_name, control in PYTHON_WIDGETS:
+        try:
+            widget = getattr(importlib.import_module(module_name), class_name)()
+            slider = getattr(widget, control)
+        except (ImportError, AttributeError):
+            continue  # that chapter's explorer is not written yet
+        options = getattr(slider, "options", None)
+        if options:
+            values = [options[i % len(options)] for i in range(30)]
+            values = [v[1] if isinstance(v, tuple) else v for v in values]
+        elif hasattr(slider, "base"):  # a log slider: min and max are exponents
+            values = list(slider.base ** np.linspace(slider.min, slider.max, 30))
+        else:
+            values = np.linspace(slider.min, slider.max, 30)
+            if isinstance(slider.value, int):
+                values = np.round(values).astype(int)
+            values = [type(slider.value)(v) for v in values]
+        samples = []
+        for value in values:
+            start = time.perf_counter()
+            slider.value = value
+            samples.append(time.perf_counter() - start)
+        entries.append(
+            {
+                "name": f"widget update: {label}",
+                "median": statistics.median(samples),
+                "unit": "s",
+                "target": 0.1,
+            }
+        )
+    return entries
+
+
 CHAPTER_TARGETS = {
     "01_loss_shapes": 20.0,
     "02_gd_intuition": 10.0,
