@@ -21,6 +21,35 @@ REQUIRE_CONFIG = (
     "'@jupyter-widgets/html-manager/dist': here.slice(0, -1)}}); })();\n"
 )
 
+# The widget manager typesets widget labels with MathJax 2's `MathJax.Hub.Queue`; the book
+# loads MathJax 3, which has no Hub, so every ipywidgets page raised a TypeError. This
+# shim gives whatever object becomes `window.MathJax` a small, non-enumerable Hub whose
+# Queue typesets with MathJax 3 instead. It runs before MathJax (a deferred script), and
+# re-attaches the Hub when MathJax replaces its configuration object with itself.
+MATHJAX_HUB_SHIM = """(function () {
+  function queue(job) {
+    var element = job && job[2];
+    var mathjax = window.MathJax;
+    if (element && mathjax && typeof mathjax.typesetPromise === "function") {
+      mathjax.typesetPromise([element]).catch(function () {});
+    }
+  }
+  function withHub(value) {
+    if (value && typeof value === "object" && !value.Hub) {
+      try {
+        Object.defineProperty(value, "Hub", {value: {Queue: queue}, configurable: true});
+      } catch (error) { /* a frozen object: leave it alone */ }
+    }
+    return value;
+  }
+  var current = withHub(window.MathJax);
+  Object.defineProperty(window, "MathJax", {
+    configurable: true,
+    get: function () { return current; },
+    set: function (value) { current = withHub(value); },
+  });
+})();
+"""
 
 def _drop_duplicate_inline_scripts(app, pagename, templatename, context, doctree):
     """sphinx-thebe registers its inline configuration twice, which redeclares a const
@@ -54,6 +83,7 @@ def _copy_assets(app):
             shutil.copy(asset, vendor / asset.name)
     shutil.copy(files("anywidget") / "nbextension" / "index.js", vendor / "anywidget.js")
     (vendor / "require-config.js").write_text(REQUIRE_CONFIG)
+    (vendor / "mathjax-hub-shim.js").write_text(MATHJAX_HUB_SHIM)
     mathjax = vendor / "mathjax"
     if not (mathjax / "tex-chtml.js").exists():
         shutil.copytree(modules / "mathjax" / "es5", mathjax, dirs_exist_ok=True)
