@@ -210,11 +210,12 @@ export function descend(landscape, x0, optimizer, steps, { tol = 1e-8, escapeRad
 
 /** The regime of gradient descent on a quadratic of curvature λ at rate α (chapter 03). */
 export function regime(lr, curvature) {
+  // The same rule and tolerance as gdlab.regimes.regime.
   const r = lr * curvature;
-  const close = (a, b) => Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b));
-  if (close(r, 2)) return "cycling";
+  const tol = 1e-9;
+  if (Math.abs(r - 2) <= tol * 2) return "cycling";
   if (r > 2) return "diverging";
-  if (r > 1) return "oscillating";
+  if (r > 1 + tol) return "oscillating";
   return "monotone";
 }
 

@@ -20,6 +20,8 @@ import traitlets
 
 from .. import landscapes, optim
 from ..descent import descend
+from ..regimes import parabola_run, path_regime
+from ..regimes import regime as _regime
 
 __all__ = ["CurveExplorer", "LandscapeExplorer", "OptimizerRace", "RegimeExplorer", "optimizer_for"]
 
@@ -105,15 +107,17 @@ class RegimeExplorer(_Explorer):
 
     @property
     def regime(self):
-        """``monotone`` (αλ < 1... ≤ 1), ``oscillating`` (1 < αλ < 2), ``cycling`` (= 2), ``diverging``."""
-        r = self.lr * self.curvature
-        if abs(r - 2) <= 1e-12 * 2:
-            return "cycling"
-        return "diverging" if r > 2 else "oscillating" if r > 1 else "monotone"
+        """The regime αλ predicts: monotone, oscillating, cycling or diverging."""
+        return _regime(self.lr, self.curvature)
+
+    @property
+    def observed(self):
+        """The regime the path itself shows (it agrees with :attr:`regime`)."""
+        run = self.trajectory()
+        return "diverging" if run.diverged else path_regime(run.positions[:, 0])
 
     def trajectory(self):
-        land = landscapes.quadratic([[self.curvature]])
-        return descend(land, self.x0, optim.sgd(lr=self.lr), self.steps)
+        return parabola_run(self.lr, self.curvature, self.x0[0], self.steps)[1]
 
 
 class LandscapeExplorer(_Explorer):

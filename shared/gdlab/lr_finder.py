@@ -1,0 +1,172 @@
+r"""The learning-rate range test (Smith 2017; fast.ai's ``lr_find``).
+
+Train for a short while with a rate that grows exponentially at every step, from far too
+small to far too large, and record the loss. The loss first does not move, then falls,
+then blows up; a good rate sits where it falls fastest. The test needs only one thing
+from the model: ``step_fn(lr)``, which performs one training step at rate ``lr`` and
+returns the loss, so the same code sweeps a NumPy model or a torch one.
+
+>>> import numpy as np
+>>> w = np.array([0.0])
+>>> def step_fn(lr):                       # gradient descent on L(w) = (w - 3)^2
+...     global w
+...     loss = float((w[0] - 3) ** 2)
+...     w = w - lr * 2 * (w - 3)
+...     return loss
+>>> result = lr_range_test(step_fn, smoothing=0.0)
+>>> result.stopped_early, bool(result.suggestion < 1.0)   # the critical rate is 2 / 2 = 1
+(True, True)
+"""
+
+import math
+import numbers
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["LRRangeResult", "ema", "lr_range_test", "plot_lr_range"]
+
+
+class LRRangeResult(NamedTuple):
+    """What a range test saw: the rates it tried, the loss each step returned, the
+    suggested rate (``None`` if fewer than two finite losses were seen) and whether the
+    sweep stopped before ``end_lr`` because the loss blew up."""
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    suggestion: float | None
+    stopped_early: bool
+
+
+def ema(losses, beta):
+    r"""Bias-corrected exponential moving average, as fast.ai smooths the range test.
+
+    .. math:: m_i = \beta m_{i-1} + (1 - \beta)\,\ell_i,\quad m_0 = 0,\quad
+              \hat m_i = m_i / (1 - \beta^{i})
+
+    ``beta = 0`` returns the losses unchanged.
+
+    >>> ema([1.0, 2.0, 3.0], beta=0.5).round(4).tolist()
+    [1.0, 1.6667, 2.4286]
+    """
+    losses = np.asarray(losses, dtype=np.float64)
+    if not 0 <= beta < 1:
+        raise ValueError(f"smoothing must be in [0, 1) (0 = no smoothing), got {beta}")
+    smoothed, running = np.empty_like(losses), 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i, loss in enumerate(losses, start=1):
+            running = beta * running + (1 - beta) * loss
+            smoothed[i - 1] = running / (1 - beta**i)
+    return smoothed
+
+
+def _is_finite_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_positive(value, name):
+    if not _is_finite_real(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive, finite number, got {value!r}")
+    return float(value)
+
+
+def lr_range_test(step_fn, start_lr=1e-7, end_lr=10.0, num_steps=100, stop_factor=4.0, smoothing=0.9):
+    r"""Sweep the rate exponentially from ``start_lr`` to ``end_lr`` in ``num_steps`` steps.
+
+    Step :math:`i` calls ``step_fn`` once with
+
+    .. math:: \eta_i = \eta_{\text{start}}\,(\eta_{\text{end}} / \eta_{\text{start}})^{i / (n - 1)},
+              \quad i = 0, \dots, n - 1,
+
+    and records the loss it returns (the model keeps training from one step to the next).
+    The sweep stops as soon as the loss is not finite or its smoothed value exceeds
+    ``stop_factor`` times the lowest smoothed value so far (fast.ai's rule, factor 4); the
+    step that triggered the stop is kept in the result. The suggestion is the rate at the
+    steepest descent: the :math:`\eta_i` for which the smoothed loss falls most, per unit of
+    :math:`\ln\eta`, from step :math:`i` to step :math:`i + 1`.
+
+    ``smoothing`` is the :func:`ema` coefficient (0 = none; fast.ai uses 0.98). Noisy
+    mini-batch losses need it; a deterministic full-batch loss does not, and the average's
+    lag moves the steepest point to larger rates. NumPy overflow inside ``step_fn`` is a
+    result here (it shows up as a non-finite loss), so its warnings are silenced.
+    """
+    if not callable(step_fn):
+        raise ValueError(f"step_fn must be a function lr -> loss, got {type(step_fn).__name__}")
+    start_lr = _check_positive(start_lr, "start_lr")
+    end_lr = _check_positive(end_lr, "end_lr")
+    if not end_lr > start_lr:
+        raise ValueError(f"end_lr ({end_lr}) must be larger than start_lr ({start_lr}): the sweep goes up")
+    if isinstance(num_steps, bool) or not isinstance(num_steps, numbers.Integral) or num_steps < 3:
+        raise ValueError(f"num_steps must be an integer of at least 3, got {num_steps!r}")
+    stop_factor = _check_positive(stop_factor, "stop_factor")
+    if stop_factor <= 1:
+        raise ValueError(f"stop_factor must exceed 1 (a multiple of the smallest loss), got {stop_factor}")
+    if not _is_finite_real(smoothing) or not 0 <= smoothing < 1:
+        raise ValueError(f"smoothing must be in [0, 1) (0 = no smoothing), got {smoothing!r}")
+
+    schedule = start_lr * (end_lr / start_lr) ** (np.arange(num_steps) / (num_steps - 1))
+    lrs, losses = [], []
+    running, best, stopped = 0.0, math.inf, False
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        for i, lr in enumerate(schedule, start=1):
+            loss = step_fn(float(lr))
+            try:
+                loss = float(loss)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"step_fn must return the loss as a number, got {type(loss).__name__}"
+                ) from None
+            lrs.append(float(lr))
+            losses.append(loss)
+            if not math.isfinite(loss):
+                stopped = True
+                break
+            running = smoothing * running + (1 - smoothing) * loss
+            smoothed = running / (1 - smoothing**i)
+            # Compare the smoothed loss itself: `nan > 4 * best` is False, but a NaN never gets here.
+            if smoothed > stop_factor * best:
+                stopped = True
+                break
+            best = min(best, smoothed)
+
+    lrs, losses = np.array(lrs), np.array(losses)
+    return LRRangeResult(lrs, losses, _steepest_descent(lrs, losses, smoothing), stopped)
+
+
+def _steepest_descent(lrs, losses, smoothing):
+    finite = np.isfinite(losses)
+    lrs, losses = lrs[finite], losses[finite]
+    if len(losses) < 2:
+        return None
+    smoothed = ema(losses, smoothing)
+    slopes = np.diff(smoothed) / np.diff(np.log(lrs))
+    return float(lrs[int(np.argmin(slopes))])
+
+
+def plot_lr_range(result, ax=None, title="Learning-rate range test"):
+    """Loss against learning rate (log axis), with the suggested rate marked."""
+    import matplotlib.pyplot as plt
+
+    from .plotting import PALETTE
+
+    if not isinstance(result, LRRangeResult):
+        raise ValueError(f"result must be the LRRangeResult of lr_range_test, got {type(result).__name__}")
+    ax = ax if ax is not None else plt.subplots()[1]
+    finite = np.isfinite(result.losses)
+    ax.plot(result.lrs[finite], result.losses[finite], "-", color=PALETTE["curve"], lw=1.8, label="loss")
+    if result.suggestion is not None:
+        at = int(np.argmin(np.abs(result.lrs - result.suggestion)))
+        ax.plot(
+            result.suggestion,
+            result.losses[at],
+            "o",
+            color=PALETTE["path"],
+            ms=9,
+            label=f"steepest descent: {result.suggestion:.2g}",
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize=8)
+    return ax
