@@ -125,7 +125,7 @@ def test_nan_guard_restores_the_starting_weights_when_the_first_epoch_fails():
     start = [p.detach().clone() for p in model.parameters()]
     h = fit(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=0.1), (X, y), epochs=5, progress=False)
     assert h.stopped_reason == "non_finite" and len(h) == 0 and h.best_epoch is None
-    assert "epoch 1, batch 1" in h.message and "the start" in h.message
+    assert "epoch 1, batch 1" in h.message and "restored the weights it had before training" in h.message
     assert all(torch.equal(a, b) for a, b in zip(start, model.parameters()))
 
 
@@ -478,3 +478,71 @@ def test_the_progress_bar_is_quiet_unless_someone_is_watching(monkeypatch):
     assert training._show_progress(True)  # a notebook: tqdm.auto shows a widget
     monkeypatch.setenv("GDLAB_QUIET", "1")
     assert not training._show_progress(True)  # e.g. a book build that sets GDLAB_QUIET
+
+
+# --- the learning-rate range test for torch models -------------------------------------
+
+
+def _line_problem():
+    torch.manual_seed(0)
+    X = torch.linspace(-1, 1, 64, dtype=torch.float64).unsqueeze(1)
+    y = 3 * X - 1
+    model = torch.nn.Linear(1, 1).double()
+    return model, X, y
+
+
+def test_the_torch_range_test_is_the_shared_sweep_on_a_step_function():
+    from gdlab.lr_finder import lr_range_test as sweep
+
+    model, X, y = _line_problem()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    result = training.lr_range_test(model, F.mse_loss, opt, (X, y), smoothing=0.0)
+
+    twin = torch.nn.Linear(1, 1).double()
+    twin.load_state_dict(model.state_dict())
+    twin_opt = torch.optim.SGD(twin.parameters(), lr=0.1)
+
+    def step_fn(lr):
+        twin_opt.param_groups[0]["lr"] = lr
+        twin_opt.zero_grad()
+        loss = F.mse_loss(twin(X), y)
+        loss.backward()
+        twin_opt.step()
+        return loss.item()
+
+    expected = sweep(step_fn, smoothing=0.0)
+    np.testing.assert_array_equal(result.lrs, expected.lrs)
+    np.testing.assert_array_equal(result.losses, expected.losses)
+    assert result.suggestion == expected.suggestion and result.stopped_early
+
+
+def test_the_range_test_stops_past_the_critical_rate_and_suggests_a_rate_below_it():
+    model, X, y = _line_problem()
+    # MSE of a line: Hessian 2 * mean([x, 1] [x, 1]^T); gradient descent diverges above 2 / lambda_max.
+    features = torch.cat([X, torch.ones_like(X)], dim=1)
+    critical = 2 / torch.linalg.eigvalsh(2 * features.T @ features / len(X)).max().item()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    result = training.lr_range_test(model, F.mse_loss, opt, (X, y), smoothing=0.0)
+    assert result.stopped_early and result.lrs[-1] > critical
+    assert 1e-3 < result.suggestion < critical
+
+
+def test_the_range_test_puts_back_the_weights_and_the_optimizer_state():
+    model, X, y = _line_problem()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    training.lr_range_test(model, F.mse_loss, opt, (X, y), batch_size=16, num_steps=30, seed=0)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key])
+    assert opt.param_groups[0]["lr"] == 0.01 and opt.state_dict()["state"] == {}
+
+
+def test_the_range_test_refuses_bad_arguments():
+    model, X, y = _line_problem()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="same number of rows"):
+        training.lr_range_test(model, F.mse_loss, opt, (X, y[:10]))
+    with pytest.raises(ValueError, match="larger than start_lr"):
+        training.lr_range_test(model, F.mse_loss, opt, (X, y), start_lr=1.0, end_lr=0.1)
+    with pytest.raises(ValueError, match="torch.optim.Optimizer"):
+        training.lr_range_test(model, F.mse_loss, "sgd", (X, y))
