@@ -7,7 +7,7 @@ import io
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
-__all__ = ["Blitted", "png_html"]
+__all__ = ["Blitted", "canvas_html", "png_html"]
 
 
 def png_html(figure, alt):
@@ -17,6 +17,16 @@ def png_html(figure, alt):
     FigureCanvasAgg(figure).print_png(buffer, pil_kwargs={"compress_level": 1})
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" style="max-width:100%">'
+
+
+def canvas_html(canvas, alt):
+    """What an Agg canvas shows now, as an ``<img>`` tag with alt text (no redraw)."""
+    width, height = canvas.get_width_height(physical=True)
+    image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    buffer = io.BytesIO()
+    image.save(buffer, format="png", compress_level=1)
+    data_url = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img src="data:image/png;base64,{data_url}" alt="{html.escape(alt)}" style="max-width:100%">'
 
 
 class Blitted:
@@ -46,9 +56,4 @@ class Blitted:
             self.canvas.restore_region(self._background)
         for artist in self.artists:
             self.figure.draw_artist(artist)
-        width, height = self.canvas.get_width_height(physical=True)
-        image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        buffer = io.BytesIO()
-        image.save(buffer, format="png", compress_level=1)
-        data_url = base64.b64encode(buffer.getvalue()).decode("ascii")
-        return f'<img src="data:image/png;base64,{data_url}" alt="{html.escape(alt)}" style="max-width:100%">'
+        return canvas_html(self.canvas, alt)
