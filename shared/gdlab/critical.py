@@ -1,0 +1,146 @@
+r"""Find a landscape's critical points and tell minima, maxima and saddles apart.
+
+A critical point is where the gradient vanishes, :math:`\nabla f(x) = 0`. Gradient descent
+only looks for minima, so to *list* every critical point we run Newton's method on the
+gradient from many starts, :math:`x \leftarrow x - H(x)^{-1}\nabla f(x)`, which converges to
+a critical point of any kind (usually, but not always, a nearby one). Each point found is then classified by
+the signs of its Hessian's eigenvalues: all positive, a minimum; all negative, a maximum;
+both signs, a saddle; a zero eigenvalue and no negative one (or no positive one), degenerate
+(second derivatives cannot decide).
+
+>>> import numpy as np
+>>> from gdlab import landscapes
+>>> from gdlab.critical import critical_points
+>>> found = critical_points(landscapes.double_well, np.linspace(-3.0, 3.0, 7))
+>>> [(p.kind, round(float(p.point[0]), 4)) for p in found]
+[('minimum', -2.0305), ('minimum', 1.968), ('maximum', 0.0626)]
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._checks import as_float_array
+from .landscapes import Landscape
+
+__all__ = ["CriticalPoint", "classify", "critical_points", "newton"]
+
+_KINDS = ("minimum", "saddle", "maximum", "degenerate")
+
+
+class CriticalPoint(NamedTuple):
+    """One critical point: where it is, the value there, the Hessian's eigenvalues, its kind."""
+
+    point: np.ndarray  # shape (dim,)
+    value: float
+    eigenvalues: np.ndarray  # of the Hessian at ``point``, ascending
+    kind: str  # "minimum", "saddle", "maximum" or "degenerate"
+
+
+def classify(hessian, atol=1e-8):
+    r"""Name a critical point by its Hessian: ``"minimum"``, ``"maximum"``, ``"saddle"`` or ``"degenerate"``.
+
+    With eigenvalues :math:`\lambda_i` of the symmetric Hessian and the tolerance
+    :math:`\tau = \text{atol}\cdot\max(1, \max_i|\lambda_i|)`: all :math:`\lambda_i > \tau`
+    is a minimum, all :math:`\lambda_i < -\tau` a maximum, some above :math:`\tau` and some
+    below :math:`-\tau` a saddle (downhill along some directions, uphill along others), and
+    anything else degenerate: a near-zero eigenvalue leaves the kind to higher derivatives.
+
+    >>> classify([[2.0, 0.0], [0.0, -2.0]]), classify([[2.0, 0.0], [0.0, 0.0]])
+    ('saddle', 'degenerate')
+    """
+    H = as_float_array(hessian, "hessian")
+    if H.ndim != 2 or H.shape[0] != H.shape[1] or H.shape[0] == 0:
+        raise ValueError(f"hessian must be a non-empty square matrix, got shape {H.shape}")
+    if not np.allclose(H, H.T, rtol=1e-10, atol=1e-12 * max(1.0, float(np.abs(H).max()))):
+        raise ValueError("hessian must be symmetric: a Hessian of a twice-differentiable function is")
+    if not atol >= 0:
+        raise ValueError(f"atol must be non-negative, got {atol}")
+    eigenvalues = np.linalg.eigvalsh(H)
+    tau = atol * max(1.0, float(np.abs(eigenvalues).max()))
+    if np.all(eigenvalues > tau):
+        return "minimum"
+    if np.all(eigenvalues < -tau):
+        return "maximum"
+    if eigenvalues.min() < -tau and eigenvalues.max() > tau:
+        return "saddle"
+    return "degenerate"
+
+
+def newton(landscape, x0, max_iter=50, tol=1e-10):
+    r"""Newton's method on the gradient, :math:`x \leftarrow x - H(x)^{-1}\nabla f(x)`, from ``x0``.
+
+    Returns the point once :math:`\lVert\nabla f(x)\rVert <` ``tol``, or ``None`` if that does
+    not happen within ``max_iter`` steps (a singular Hessian, a point that runs off to
+    infinity, or slow convergence). Near a critical point of any kind the error squares at
+    every step, so a handful of steps usually suffice.
+
+    >>> from gdlab import landscapes
+    >>> newton(landscapes.saddle, [1.0, -0.5]).tolist()
+    [0.0, 0.0]
+    """
+    if not isinstance(landscape, Landscape):
+        raise ValueError(f"landscape must be a gdlab.landscapes.Landscape, got {type(landscape).__name__}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
+        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    if not tol > 0:
+        raise ValueError(f"tol must be positive, got {tol}")
+    x = as_float_array(x0, "x0").reshape(-1)
+    if x.shape != (landscape.dim,):
+        raise ValueError(
+            f"x0 must hold {landscape.dim} coordinate(s) for {landscape.name}, got shape {x.shape}"
+        )
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        for _ in range(max_iter + 1):
+            grad = np.asarray(landscape.grad(x), dtype=np.float64).reshape(-1)
+            if not np.all(np.isfinite(grad)):
+                return None
+            if np.linalg.norm(grad) < tol:
+                return x
+            try:
+                step = np.linalg.solve(landscape.hessian(x), grad)
+            except np.linalg.LinAlgError:  # singular Hessian: no Newton step from here
+                return None
+            x = x - step
+            if not np.all(np.isfinite(x)):
+                return None
+    return None
+
+
+def critical_points(landscape, starts, max_iter=50, tol=1e-10, merge_radius=1e-6, atol=1e-8):
+    r"""Every distinct critical point that Newton's method reaches from ``starts``, classified.
+
+    ``starts`` has shape ``(n, dim)`` (or ``(n,)`` for a one-variable landscape). Newton runs
+    from each (see :func:`newton`); starts that fail are dropped, and points closer than
+    ``merge_radius`` count as one. Each point is classified with :func:`classify` (``atol``).
+    Returns a tuple of :class:`CriticalPoint`, minima first, then saddles, maxima and
+    degenerate points, each group by value (to 9 decimals) and then by coordinates. Which points turn up
+    depends on the starts: a grid that covers the region of interest finds them all there.
+
+    >>> import numpy as np
+    >>> from gdlab import landscapes
+    >>> found = critical_points(landscapes.saddle, [[1.0, 1.0], [-2.0, 0.5]])
+    >>> len(found), found[0].kind, found[0].eigenvalues.tolist()
+    (1, 'saddle', [-2.0, 2.0])
+    """
+    if not isinstance(landscape, Landscape):
+        raise ValueError(f"landscape must be a gdlab.landscapes.Landscape, got {type(landscape).__name__}")
+    starts = as_float_array(starts, "starts")
+    if landscape.dim == 1 and starts.ndim == 1:
+        starts = starts.reshape(-1, 1)
+    if starts.ndim != 2 or starts.shape[1] != landscape.dim or len(starts) == 0:
+        expected = f"(n, {landscape.dim}) with n >= 1"
+        raise ValueError(f"starts must have shape {expected} for {landscape.name}, got {starts.shape}")
+    if not merge_radius > 0:
+        raise ValueError(f"merge_radius must be positive, got {merge_radius}")
+    found = []
+    for start in starts:
+        x = newton(landscape, start, max_iter=max_iter, tol=tol)
+        if x is not None and all(np.linalg.norm(x - other) >= merge_radius for other in found):
+            found.append(x)
+    points = []
+    for x in found:
+        H = landscape.hessian(x)
+        H = (H + H.T) / 2  # symmetric up to rounding; make it exactly so
+        points.append(CriticalPoint(x, float(landscape.f(x)), np.linalg.eigvalsh(H), classify(H, atol=atol)))
+    return tuple(sorted(points, key=lambda p: (_KINDS.index(p.kind), round(p.value, 9), *p.point.tolist())))
