@@ -1,0 +1,530 @@
+r"""The training dashboard of chapter 06: live cards and a loss curve while :func:`~gdlab.training.fit` runs.
+
+:class:`TrainingDashboard` is a callback for ``fit(..., callbacks=dashboard)``: after every
+epoch it shows the training and validation loss, their change against the previous epoch,
+the learning rate and the number of trainable parameters, and redraws the loss curves.
+:class:`LiveTraining` wraps it with controls (hidden units, training points, learning rate,
+epochs), a *Train* button and a progress bar, on a small regression task. The change shown
+on the cards is the relative change
+
+.. math:: \Delta_k = \frac{L_k - L_{k-1}}{L_{k-1}}.
+
+>>> from gdlab.curves import History
+>>> relative_change([0.5, 0.25])
+-0.5
+>>> dashboard = TrainingDashboard(parameters=3)
+>>> dashboard.update(History(train_loss=[0.5, 0.25], val_loss=[0.5, 0.375], lr=[0.1, 0.1]))
+>>> dashboard.values["train_change"], dashboard.values["val_change"], dashboard.values["epoch"]
+(-0.5, -0.25, 2)
+"""
+
+import html
+import math
+import time
+from pathlib import Path
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+
+from .. import data
+from ..curves import History, diagnose
+from ..plotting import PALETTE
+from ._render import png_html
+
+__all__ = ["ARTIFACTS", "LiveTraining", "TrainingDashboard", "count_parameters", "relative_change"]
+
+# The files :meth:`TrainingDashboard.save` writes: the history twice (table and record) and the figure.
+ARTIFACTS = ("history.csv", "history.json", "loss_curves.png")
+_CARDS = ("train", "val", "change", "lr", "parameters")
+
+
+def count_parameters(model):
+    """The number of trainable parameters of a torch model (those with ``requires_grad``).
+
+    >>> import torch
+    >>> count_parameters(torch.nn.Linear(3, 1))  # 3 weights and a bias
+    4
+    """
+    if not hasattr(model, "parameters"):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def relative_change(values):
+    r"""The last value's change against the one before, :math:`(L_k - L_{k-1}) / L_{k-1}`.
+
+    ``None`` when there is no previous value, or when either value is not a finite positive
+    number (a change in per cent means nothing there).
+
+    >>> relative_change([2.0, 1.5]), relative_change([1.0]), relative_change([0.0, 1.0])
+    (-0.25, None, None)
+    """
+    if len(values) < 2:
+        return None
+    before, now = float(values[-2]), float(values[-1])
+    if not (math.isfinite(before) and math.isfinite(now) and before > 0):
+        return None
+    return (now - before) / before
+
+
+def _number(value, digits=4):
+    if value is None:
+        return "–"
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:.{digits}g}"
+
+
+def _change_words(change):
+    """An arrow, the change in per cent, and what it means: colour is never the only cue."""
+    if change is None:
+        return "no previous epoch", "#555555"
+    # Three significant digits, so a change of a millionth still shows as one (0.0001%).
+    if change < 0:
+        return f"↓ {100 * abs(change):.3g}% (falling)", "#006400"
+    if change > 0:
+        return f"↑ {100 * change:.3g}% (rising)", "#B22222"
+    return "→ 0% (flat)", "#555555"
+
+
+def _card(label, value, detail, colour="#555555"):
+    return (
+        f'<div role="group" aria-label="{html.escape(label)}" style="border:1px solid #bbb;'
+        'border-radius:6px;padding:6px 10px;min-width:140px;line-height:1.35">'
+        f'<div style="font-size:0.85em;color:#444">{html.escape(label)}</div>'
+        f'<div style="font-size:1.35em;font-weight:bold">{value}</div>'
+        f'<div style="font-size:0.85em;color:{colour}">{detail}</div></div>'
+    )
+
+
+class TrainingDashboard:
+    """Cards and a live loss curve for a training run; call it with the history after each epoch.
+
+    Use it as ``fit(model, ..., callbacks=dashboard)``, then call ``dashboard.update(history)``
+    once more with the history ``fit`` returned, so the status line says how the run ended
+    and the figure shows its last epoch. The cards show training loss, validation loss, their
+    change against the previous epoch, the learning rate and the parameter count; ``values``
+    holds the same numbers unrounded, after every epoch. What is shown (cards, status line and
+    figure) is refreshed at most every ``interval`` seconds, or with ``redraw_every=k`` every
+    ``k`` epochs, and always when the run ends: a redraw costs far more than an epoch of a
+    small model, and each change of a widget is a message to the browser.
+    """
+
+    def __init__(
+        self,
+        model=None,
+        parameters=None,
+        epochs=None,
+        redraw_every=None,
+        interval=0.4,
+        baseline=None,
+        log=True,
+        title="Training run",
+    ):
+        if model is not None and parameters is not None:
+            raise ValueError("pass the model or its parameter count, not both")
+        if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0):
+            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        if redraw_every is not None and (
+            isinstance(redraw_every, bool) or not isinstance(redraw_every, int) or redraw_every <= 0
+        ):
+            raise ValueError(f"redraw_every must be a positive integer, got {redraw_every!r}")
+        if not (isinstance(interval, (int, float)) and interval >= 0):
+            raise ValueError(f"interval must be a number of seconds >= 0, got {interval!r}")
+        self.interval = float(interval)
+        self._last_redraw = -math.inf
+        self.title = title
+        self.log = bool(log)
+        self.cards = {name: widgets.HTML() for name in _CARDS}
+        self.status = widgets.HTML(layout=widgets.Layout(min_height="2.5em"))
+        self.figure_view = widgets.HTML()
+        self.values = {}
+        self.history = None
+        self.redraws = 0
+        self.rendered_epoch = None  # the epoch the cards and the figure show
+
+        self._figure = Figure(figsize=(7.0, 2.8), dpi=80)
+        # Fixed margins: a layout engine would re-measure every label on each redraw.
+        self._figure.subplots_adjust(left=0.11, right=0.98, bottom=0.17, top=0.89)
+        self._ax = self._figure.subplots()
+        (self._train_line,) = self._ax.plot([], [], "-", color=PALETTE["train"], lw=1.8, label="training")
+        (self._val_line,) = self._ax.plot(
+            [], [], "-", color=PALETTE["validation"], lw=1.8, label="validation"
+        )
+        (self._best,) = self._ax.plot(
+            [], [], "o", color=PALETTE["validation"], mec="black", ms=6, label="best validation"
+        )
+        self._ax.set_xlabel("epoch")
+        self._ax.set_ylabel("loss (log scale)" if self.log else "loss")
+        if self.log:
+            self._ax.set_yscale("log")
+            # Few major ticks, no minor ones, plain-text labels: mathtext labels are slow to lay out.
+            self._ax.yaxis.set_major_locator(LogLocator(numticks=5))
+            self._ax.yaxis.set_minor_locator(NullLocator())
+            self._ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
+        else:
+            self._ax.yaxis.set_major_locator(MaxNLocator(5))
+        self._ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+        self._ax.legend(loc="upper right", fontsize=8)
+
+        self.widget = widgets.VBox(
+            [
+                widgets.HTML(f"<b>{html.escape(title)}</b>"),
+                widgets.HBox(
+                    [self.cards[name] for name in _CARDS], layout=widgets.Layout(flex_flow="row wrap")
+                ),
+                self.status,
+                self.figure_view,
+            ]
+        )
+        self.redraw_every = redraw_every
+        self.reset(model=model, parameters=parameters, epochs=epochs, baseline=baseline)
+
+    def reset(self, model=None, parameters=None, epochs=None, baseline=None):
+        """Empty the cards and the curve for a new run (of ``model``, for ``epochs`` epochs).
+
+        ``baseline`` is passed to :func:`~gdlab.curves.diagnose` for the verdict at the end: the
+        loss of a model that has learnt nothing (for MSE, the variance of the targets).
+        """
+        if model is not None:
+            parameters = count_parameters(model)
+        self.parameters = parameters
+        self.baseline = baseline
+        self.epochs = epochs
+        self._last_redraw = -math.inf
+        self.values = {}
+        self.history = None
+        self.update(History(val_loss=[], stopped_reason="running"))
+
+    def __call__(self, history):
+        self.update(history)
+
+    def update(self, history):
+        """Record ``history``'s last epoch in ``values``; show it when a redraw is due or the run ended.
+
+        The cards, the status line and the figure change together, at most every ``interval``
+        seconds: a widget change is a message to the browser, and hundreds per second would
+        flood it (Jupyter drops messages above its rate limit).
+        """
+        self.history = history
+        n = len(history)
+        finished = history.stopped_reason != "running"
+        val = history.val_loss
+        values = {
+            "epoch": n,
+            "train_loss": history.train_loss[-1] if n else None,
+            "val_loss": val[-1] if val and n else None,
+            "train_change": relative_change(history.train_loss),
+            "val_change": relative_change(val) if val else None,
+            "lr": history.lr[-1] if n else None,
+            "parameters": self.parameters,
+            "best_epoch": history.best_epoch,
+            "best_val_loss": val[history.best_epoch - 1] if val and history.best_epoch else None,
+            "stopped_reason": history.stopped_reason,
+        }
+        self.values = values
+        if finished:
+            self.values["diagnosis"] = self._diagnosis(history)
+        if self.redraw_every is not None:
+            due = n % self.redraw_every == 0
+        else:
+            due = time.perf_counter() - self._last_redraw >= self.interval
+        if finished or n == 0 or due:
+            self._fill_cards(history, values)
+            self._fill_status(history, values, finished)
+            self._redraw(history, values)
+
+    def _diagnosis(self, history):
+        if len(history) or history.stopped_reason == "non_finite":
+            return diagnose(history, baseline=self.baseline).pattern
+        return None
+
+    def _fill_cards(self, history, v):
+        n = v["epoch"]
+        of = f" of {self.epochs}" if self.epochs else ""
+        self.cards["train"].value = _card("Training loss", _number(v["train_loss"]), f"epoch {n}{of}")
+        if v["best_val_loss"] is not None:
+            best = f"best {_number(v['best_val_loss'])} (epoch {v['best_epoch']})"
+        else:
+            best = "no validation data" if history.val_loss is None else "no epoch yet"
+        self.cards["val"].value = _card("Validation loss", _number(v["val_loss"]), html.escape(best))
+        train_words, train_colour = _change_words(v["train_change"])
+        val_words, val_colour = _change_words(v["val_change"])
+        self.cards["change"].value = _card(
+            "Change vs previous epoch",
+            f'<span style="font-size:0.75em;color:{train_colour}">training {train_words}</span>',
+            f'<span style="color:{val_colour}">validation {val_words}</span>',
+        )
+        if n and len(history.lr) > 1 and history.lr[-1] != history.lr[0]:
+            lr_detail = f"started at {_number(history.lr[0], 3)}"
+        else:
+            lr_detail = "constant so far" if n else "set by the optimizer"
+        self.cards["lr"].value = _card("Learning rate", _number(v["lr"], 3), lr_detail)
+        count = "–" if self.parameters is None else f"{self.parameters:,}"
+        self.cards["parameters"].value = _card("Parameters", count, "trainable")
+
+    def _fill_status(self, history, v, finished):
+        n = v["epoch"]
+        if not finished:
+            text = (
+                f"Epoch {n}{f' of {self.epochs}' if self.epochs else ''}: training…"
+                if n
+                else "Waiting to start."
+            )
+        else:
+            ends = {
+                "completed": f"ran all {n} epochs",
+                "early_stopping": f"stopped early after {n} epochs and restored epoch {v['best_epoch']}",
+                "non_finite": f"stopped on a non-finite loss after {n} good epochs",
+            }
+            text = f"Finished: {ends[history.stopped_reason]}."
+            if v.get("diagnosis"):
+                text += f" Diagnosis: <b>{v['diagnosis']}</b>."
+        self.status.value = f'<span role="status" aria-live="polite">{text}</span>'
+
+    def _redraw(self, history, v):
+        n = len(history)
+        epochs = np.arange(1, n + 1)
+
+        def finite(values):
+            values = np.asarray(values, dtype=np.float64)
+            return np.where(np.isfinite(values), values, np.nan)
+
+        train = finite(history.train_loss)
+        val = finite(history.val_loss) if history.val_loss is not None else np.full(n, np.nan)
+        self._train_line.set_data(epochs, train)
+        self._val_line.set_data(epochs, val)
+        best, best_value = v["best_epoch"], v["best_val_loss"]
+        if best_value is not None:
+            self._best.set_data([best], [best_value])
+        else:
+            self._best.set_data([], [])
+        self._ax.set_xlim(0.5, max(self.epochs or 0, n, 2) + 0.5)
+        shown = np.concatenate([train, val])
+        shown = shown[np.isfinite(shown) & ((shown > 0) if self.log else True)]
+        if shown.size:
+            low, high = shown.min(), shown.max()
+            if self.log:
+                low, high = (low / 1.4, high * 1.4) if high > low else (low / 2, high * 2)
+            else:
+                pad = 0.08 * (high - low) if high > low else max(abs(high), 1.0) * 0.1
+                low, high = low - pad, high + pad
+            self._ax.set_ylim(low, high)
+        self._ax.set_title(f"{self.title}: loss per epoch", fontsize=10)
+        self.figure_view.value = png_html(self._figure, self.alt_text())
+        self.redraws += 1
+        self.rendered_epoch = n
+        self._last_redraw = time.perf_counter()
+
+    def alt_text(self):
+        """What the figure shows, in words."""
+        history, v = self.history, self.values
+        n = len(history) if history is not None else 0
+        if n == 0:
+            return "Empty axes for training and validation loss per epoch: no epoch has run yet."
+        scale = "on a log scale" if self.log else ""
+        text = (
+            f"Training loss (blue) per epoch {scale} for epochs 1 to {n}"
+            f"{f' of {self.epochs}' if self.epochs else ''}, from {_number(history.train_loss[0])} "
+            f"to {_number(history.train_loss[-1])}"
+        )
+        if history.val_loss:
+            text += (
+                f"; validation loss (orange) from {_number(history.val_loss[0])} to "
+                f"{_number(history.val_loss[-1])}, lowest {_number(v['best_val_loss'])} at epoch "
+                f"{v['best_epoch']} (dot)"
+            )
+        return text + "."
+
+    def save(self, folder):
+        """Write the run's artifacts into ``folder`` (created if needed); return their paths.
+
+        ``history.csv`` (one row per epoch, :meth:`History.to_csv`), ``history.json``
+        (:meth:`History.to_json`) and ``loss_curves.png``, the figure as the dashboard shows it.
+        """
+        if self.history is None or len(self.history) == 0:
+            raise ValueError("nothing to save: the dashboard has not seen an epoch yet")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        csv_path, json_path, png_path = (folder / name for name in ARTIFACTS)
+        self.history.to_csv(csv_path)
+        self.history.to_json(json_path)
+        self._redraw(self.history, self.values)  # the picture of the last epoch, even between redraws
+        self._figure.savefig(png_path, dpi=100)
+        return [csv_path, json_path, png_path]
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+
+# --- train live ----------------------------------------------------------------------------
+
+
+def _mlp(hidden, depth=2):
+    import torch
+
+    layers, width = [], 1
+    for _ in range(depth):
+        layers += [torch.nn.Linear(width, hidden), torch.nn.Tanh()]
+        width = hidden
+    layers.append(torch.nn.Linear(width, 1))
+    return torch.nn.Sequential(*layers)
+
+
+class LiveTraining:
+    r"""Train a small network live on noisy samples of a cubic and watch the dashboard.
+
+    The task: :math:`y = 0.5 - x + 2x^3 + \varepsilon`, :math:`\varepsilon \sim \mathcal N(0, 0.1^2)`,
+    for :math:`x \in [-1, 1]` (:func:`gdlab.data.polynomial`, training points with seed 0,
+    200 validation points with seed 1). The model: 1 → hidden → hidden → 1 with tanh,
+    built after ``torch.manual_seed(seed)``, trained full-batch with Adam and the MSE loss.
+    Press *Train* (or call :meth:`train`) and the progress bar and the dashboard follow each
+    epoch. Drive it from code as a reader would by hand: ``live.hidden.value = 128``,
+    ``live.train_button.click()``.
+    """
+
+    HIDDEN = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+    def __init__(self, hidden=16, n_train=200, lr=0.02, epochs=150, noise=0.1, seed=0):
+        if hidden not in self.HIDDEN:
+            raise ValueError(f"hidden must be one of {self.HIDDEN}, got {hidden!r}")
+        style = {"description_width": "initial"}
+        layout = widgets.Layout(width="420px")
+        self.hidden = widgets.SelectionSlider(
+            options=self.HIDDEN,
+            value=hidden,
+            description="Hidden units per layer",
+            style=style,
+            layout=layout,
+        )
+        self.n_train = widgets.IntSlider(
+            value=n_train, min=8, max=400, step=1, description="Training points", style=style, layout=layout
+        )
+        self.lr = widgets.FloatLogSlider(
+            value=lr,
+            base=10,
+            min=-4,
+            max=0,
+            step=0.05,
+            description="Learning rate α (Adam)",
+            style=style,
+            layout=layout,
+            readout_format=".3g",
+        )
+        self.epochs = widgets.IntSlider(
+            value=epochs, min=10, max=1000, step=10, description="Epochs", style=style, layout=layout
+        )
+        self.train_button = widgets.Button(
+            description="Train",
+            button_style="primary",
+            tooltip="Train a new model with these settings",
+        )
+        self.progress = widgets.IntProgress(
+            value=0, min=0, max=epochs, description="Epochs done", style=style, layout=layout
+        )
+        self.readout = widgets.HTML(layout=widgets.Layout(min_height="2.5em"))
+        self.noise, self.seed = float(noise), int(seed)
+        self.dashboard = TrainingDashboard(title="Live run")
+        self.model = self.history = None
+        self.seconds = None
+        self.train_button.on_click(lambda _button: self.train())
+        self.widget = widgets.VBox(
+            [
+                self.hidden,
+                self.n_train,
+                self.lr,
+                self.epochs,
+                widgets.HBox([self.train_button, self.progress]),
+                self.readout,
+                self.dashboard.widget,
+            ]
+        )
+        self.readout.value = '<span role="status" aria-live="polite">Set the controls and press Train.</span>'
+
+    def datasets(self):
+        """The training and validation pairs ``(X, y)``, ``y`` of shape ``(n, 1)``.
+
+        The tensors take torch's default dtype (float32 unless changed), as the model's weights do.
+        """
+        import torch
+
+        def tensors(d):
+            dtype = torch.get_default_dtype()
+            return torch.as_tensor(d.X, dtype=dtype), torch.as_tensor(d.y, dtype=dtype).reshape(-1, 1)
+
+        train = data.polynomial(n=int(self.n_train.value), noise=self.noise, seed=self.seed)
+        val = data.polynomial(n=200, noise=self.noise, seed=self.seed + 1)
+        return tensors(train), tensors(val)
+
+    def build(self):
+        """A fresh model for the current size, its weights seeded."""
+        import torch
+
+        torch.manual_seed(self.seed)
+        return _mlp(int(self.hidden.value))
+
+    def train(self):
+        """Train a new model with the current settings, updating the dashboard every epoch."""
+        import torch
+
+        from ..training import fit
+
+        epochs = int(self.epochs.value)
+        model = self.build()
+        train, val = self.datasets()
+        optimizer = torch.optim.Adam(model.parameters(), lr=float(self.lr.value))
+        baseline = float(train[1].var(unbiased=False))  # the MSE of predicting the mean: learnt nothing
+        self.dashboard.reset(model=model, epochs=epochs, baseline=baseline)
+        self.progress.max, self.progress.value, self.progress.bar_style = epochs, 0, "info"
+        self.readout.value = '<span role="status" aria-live="polite">Training…</span>'
+
+        def advance(history):
+            if self.dashboard.rendered_epoch == len(history):  # move the bar when the dashboard moves
+                self.progress.value = len(history)
+
+        self.train_button.disabled = True
+        start = time.perf_counter()
+        try:
+            history = fit(
+                model,
+                torch.nn.functional.mse_loss,
+                optimizer,
+                train,
+                val,
+                epochs=epochs,
+                progress=False,
+                seed=self.seed,
+                callbacks=[self.dashboard, advance],
+            )
+        finally:
+            self.train_button.disabled = False
+        self.seconds = time.perf_counter() - start
+        self.model, self.history = model, history
+        self.dashboard.update(history)
+        self.progress.value = len(history)
+        self.progress.bar_style = "success" if history.stopped_reason == "completed" else "warning"
+        verdict = self.dashboard.values.get("diagnosis") or ""
+        if len(history):
+            summary = (
+                f"Trained {len(history)} epochs in {self.seconds:.2g} s: training loss "
+                f"{history.train_loss[-1]:.4g}, validation loss {history.val_loss[-1]:.4g}."
+            )
+        else:
+            summary = "The first epoch already produced a non-finite loss."
+        message = (
+            diagnose(history).message if (len(history) or history.stopped_reason == "non_finite") else ""
+        )
+        self.readout.value = (
+            f'<span role="status" aria-live="polite">{html.escape(summary)} Diagnosis: <b>{verdict}</b>. '
+            f"{html.escape(message)}</span>"
+        )
+        return history
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
