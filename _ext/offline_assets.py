@@ -51,6 +51,7 @@ MATHJAX_HUB_SHIM = """(function () {
 })();
 """
 
+
 def _drop_duplicate_inline_scripts(app, pagename, templatename, context, doctree):
     """sphinx-thebe registers its inline configuration twice, which redeclares a const
     and raises an error in the browser; keep the first copy of each inline script."""

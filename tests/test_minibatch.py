@@ -13,7 +13,15 @@ from torch.utils.data import BatchSampler, SequentialSampler
 from gdlab import data, descend, landscapes, optim
 from gdlab.minibatch import batch_indices, linear_mse, linear_mse_grad, train_linear
 
-torch.set_default_dtype(torch.float64)
+
+@pytest.fixture(autouse=True)
+def float64_by_default():
+    """These comparisons with torch run in float64; the default is put back afterwards."""
+    dtype = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(dtype)
+
 
 DATA = data.linear(n=60, weights=(2.0, -1.5, 0.5), noise=0.5, seed=3)
 
