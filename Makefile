@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TIMER := $(BIN)/python tests/timings.py
 # Built and tested notebooks have no one watching: progress bars stay quiet there.
 
-.PHONY: book test lab bench clean help
+.PHONY: book test lab bench clean help exercises grade
 
 help:
 	@echo "make book   build the HTML book into _build/html (warnings are errors)"
@@ -15,6 +15,8 @@ help:
 	@echo "make lab    open the course in JupyterLab"
 	@echo "make bench  measure the speed targets into _build/bench.json"
 	@echo "make clean  remove _build (keeps .venv)"
+	@echo "make exercises [FORCE=1]             regenerate exercises/ from the masters in solutions/"
+	@echo "make grade SUBMISSIONS=dir [OUT=f]   grade a folder of submitted notebooks into a CSV"
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
@@ -45,6 +47,15 @@ lab: $(STAMP)
 
 bench: $(STAMP) $(NODE_STAMP)
 	GDLAB_QUIET=1 $(BIN)/python tests/bench.py
+
+# Learner notebooks from their otter masters; a notebook a learner changed is kept unless FORCE=1.
+exercises: $(STAMP)
+	$(BIN)/python exercises/generate.py $(if $(FORCE),--force)
+
+# Public and hidden tests, no Docker, two notebooks at a time; CSV defaults to SUBMISSIONS/grades.csv.
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-of-notebooks [OUT=grades.csv]"; exit 2; }
+	GDLAB_QUIET=1 $(BIN)/python exercises/grade.py "$(SUBMISSIONS)" $(if $(OUT),--out "$(OUT)")
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,400 @@
+"""Grade a folder of submitted exercise notebooks with otter-grader, without Docker.
+
+Usage (from the repository root)::
+
+    python exercises/grade.py SUBMISSIONS [--out FILE.csv] [--workers 2] [--timeout 120] [--cell-timeout 10]
+    make grade SUBMISSIONS=dir [OUT=file.csv]
+
+Every ``*.ipynb`` in ``SUBMISSIONS`` is graded with the public *and hidden* tests of its
+exercise, by otter-grader's own grading (``otter.api.grade_submission``: the notebook is run
+top to bottom in a fresh kernel, each ``grader.check`` runs the autograder's copy of the tests,
+and every question not checked on the way is checked at the end). The results go to a CSV
+(default ``SUBMISSIONS/grades.csv``) with the columns ``submission``, one per question,
+``total``, ``max`` and ``notes``, and a feedback file per submission goes to a ``feedback/``
+folder next to the CSV.
+
+Which exercise a submission answers is read from the notebook: the name otter assign wrote
+into its metadata (``metadata.otter.assignment_name``, e.g. ``03_learning_rate``); if that is
+missing or unknown, from the file name's two-digit prefix (``03_learning_rate.ipynb``,
+``03-alice.ipynb``). Submissions to different exercises may share a folder; a question column
+is then blank for the rows of other exercises.
+
+Otter's autograder for each exercise is built from its master, ``solutions/NN_topic.ipynb``,
+with ``otter assign`` into ``_build/grading/`` (rebuilt when the master changes, never kept in
+git). The hidden tests exist only there and in the masters.
+
+Bad submissions are graded, not crashed on; each gets a score and a reason in ``notes``:
+
+- a cell that raises (a syntax error, an exception, a name that was never defined) is
+  reported with its number; the notebook goes on running, as in otter;
+- a cell that runs longer than ``--cell-timeout`` seconds is stopped with a ``TimeoutError``
+  (an endless loop costs only the questions that need that cell), and a notebook that still
+  runs after ``--timeout`` seconds is killed and scores 0;
+- deleted or reordered cells: each question is graded where its check cell stands, or at the
+  end if the check cell is gone;
+- edited public tests change nothing: only the autograder's copy of the tests counts;
+- a file that is not a readable notebook, or answers no known exercise, scores 0.
+
+One bad submission never stops the batch. Grading runs ``--workers`` notebooks at a time (2 by
+default), each in a forked process with its own kernel (POSIX only).
+"""
+
+import argparse
+import csv
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import generate  # noqa: E402  (the sibling script: masters and otter assign)
+
+ROOT = generate.ROOT
+CACHE = ROOT / "_build" / "grading"
+MARKER = "downhill_grader"  # metadata key of the cell the grader adds to its copy of a submission
+CHECK = re.compile(r"""grader\.check\(\s*["']([^"']+)["']""")
+
+TIME_LIMIT_CELL = """\
+# Added by the grader: stop any cell that runs longer than {limit:g} s.
+import signal as _grader_signal
+
+
+def _grader_time_limit(signum, frame):
+    raise TimeoutError("the cell ran longer than {limit:g} s, the grader's limit per cell (an endless loop?)")
+
+
+_grader_signal.signal(_grader_signal.SIGALRM, _grader_time_limit)
+get_ipython().events.register(
+    "pre_run_cell", lambda info: _grader_signal.setitimer(_grader_signal.ITIMER_REAL, {limit}, {limit})
+)
+get_ipython().events.register(
+    "post_run_cell", lambda result: _grader_signal.setitimer(_grader_signal.ITIMER_REAL, 0)
+)"""
+
+
+# --- the exercises and their autograders --------------------------------------------------------
+
+
+def known_exercises():
+    return {master.stem: master for master in generate.masters()}
+
+
+def exercise_of(path, notebook, known):
+    """The exercise a submission answers: its otter metadata, else its file name's NN_ prefix."""
+    metadata = notebook.get("metadata") if isinstance(notebook, dict) else None
+    otter = metadata.get("otter") if isinstance(metadata, dict) else None
+    name = otter.get("assignment_name") if isinstance(otter, dict) else None
+    if isinstance(name, str) and name in known:
+        return name
+    prefix = re.match(r"(\d\d)(?!\d)", path.name)
+    if prefix:
+        matches = [stem for stem in known if stem.startswith(prefix.group(1) + "_")]
+        if len(matches) == 1:
+            return matches[0]
+    return None
+
+
+def autograder(stem, master, log=None):
+    """Otter's autograder zip for one exercise and its questions, built once per master version."""
+    folder = CACHE / stem
+    key = hashlib.sha256(master.read_bytes() + generate.otter_requirement().encode()).hexdigest()
+    info = folder / "exercise.json"
+    if info.exists():
+        cached = json.loads(info.read_text())
+        if cached["key"] == key and (folder / "autograder.zip").exists():
+            return {**cached, "zip": str(folder / "autograder.zip")}
+    if log is not None:
+        print(f"building the autograder of {stem} (otter assign on {master.relative_to(ROOT)})", file=log)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=CACHE) as workdir:
+        assigned = generate.assign(master, workdir)
+        staging = Path(workdir) / "out"
+        staging.mkdir()
+        shutil.copyfile(assigned.autograder, staging / "autograder.zip")
+        cached = {
+            "key": key,
+            "stem": stem,
+            "zip": str(folder / "autograder.zip"),
+            "questions": [[name, points] for name, points in assigned.questions],
+        }
+        (staging / "exercise.json").write_text(json.dumps(cached, indent=1))
+        shutil.rmtree(folder, ignore_errors=True)
+        try:
+            staging.rename(folder)
+        except OSError:  # another grading run built it at the same moment: use theirs
+            pass
+    return cached
+
+
+# --- grading one submission ---------------------------------------------------------------------
+
+
+def prepare(notebook, stem, cell_timeout, path):
+    """The grader's copy of a submission: a python3 kernel, the exercise's name, a time limit per cell."""
+    notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    notebook.metadata.setdefault("otter", {})["assignment_name"] = stem
+    limit = nbformat.v4.new_code_cell(TIME_LIMIT_CELL.format(limit=cell_timeout), metadata={MARKER: True})
+    if (notebook.nbformat, notebook.nbformat_minor) < (4, 5):
+        del limit["id"]
+    notebook.cells.insert(0, limit)
+    nbformat.write(notebook, path)
+
+
+def _hint(message):
+    """The last line of a failed test's report: the exception and the test's hint."""
+    lines = [line for line in (message or "").strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "failed"
+
+
+def _cell_errors(executed):
+    """Errors raised by the submission's own cells, numbered as in the submission (1 = first cell)."""
+    cells = executed.cells if executed is not None else []
+    start = next((i for i, cell in enumerate(cells) if cell.get("metadata", {}).get(MARKER)), None)
+    if start is None:
+        return []
+    submitted = cells[start + 1 :]
+    checks = [
+        CHECK.search(cell.get("source", "")) if cell.get("cell_type") == "code" else None
+        for cell in submitted
+    ]
+    errors = {}
+    for number, cell in enumerate(submitted, start=1):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                text = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()[:160]
+                # name the question: the first check cell at or after the failing cell
+                question = next((m.group(1) for m in checks[number - 1 :] if m), None)
+                errors.setdefault((text, question), []).append(number)
+    return [(numbers, text, question) for (text, question), numbers in errors.items()]
+
+
+def grade_one(job):
+    """Grade one prepared submission with otter (runs in a forked child); a JSON-able result."""
+    from otter.api import grade_submission
+
+    results = grade_submission(job["notebook"], job["zip"], quiet=True)
+    scores, failures = {}, {}
+    for name, _ in job["questions"]:
+        test_file = results.results.get(name)
+        if test_file is None:
+            continue
+        scores[name] = float(test_file.score)
+        failures[name] = [
+            {"hidden": bool(r.test_case.hidden), "hint": _hint(r.message), "message": r.message}
+            for r in test_file.test_case_results
+            if not r.passed
+        ]
+    error = results.catastrophic_error
+    return {
+        "scores": scores,
+        "failures": failures,
+        "cell_errors": _cell_errors(results.notebook),
+        "error": f"otter could not grade it: {type(error).__name__}: {error}" if error else None,
+    }
+
+
+def _child(job, result_path):
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # otter's and the kernel's chatter
+    os.dup2(devnull, 2)
+    try:
+        result = grade_one(job)
+    except BaseException as error:  # noqa: BLE001 - any failure is reported, never raised
+        result = {"error": f"the grader failed: {type(error).__name__}: {error}"}
+    Path(result_path).write_text(json.dumps(result))
+    os._exit(0)
+
+
+def _kill_tree(pid):
+    """Kill a grading process and everything it started (its kernel runs in a session of its own)."""
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+        processes = parent.children(recursive=True) + [parent]
+    except psutil.NoSuchProcess:
+        return
+    for process in processes:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(processes, timeout=10)
+
+
+def run_jobs(jobs, workers, timeout, log=None):
+    """Grade the jobs, ``workers`` at a time, each in a forked child with a hard time limit."""
+    import otter.api  # noqa: F401 - imported once here, inherited by every forked child
+
+    context = multiprocessing.get_context("fork")
+    pending, running, done = list(jobs), {}, {}
+    while pending or running:
+        while pending and len(running) < workers:
+            job = pending.pop(0)
+            process = context.Process(target=_child, args=(job, job["result"]), daemon=False)
+            process.start()
+            running[job["id"]] = (process, job, time.monotonic())
+        time.sleep(0.05)
+        for key, (process, job, started) in list(running.items()):
+            if not process.is_alive():
+                process.join()
+                result_path = Path(job["result"])
+                if result_path.exists():
+                    done[key] = json.loads(result_path.read_text())
+                else:
+                    done[key] = {"error": f"the grader died (exit code {process.exitcode})"}
+                del running[key]
+            elif time.monotonic() - started > timeout:
+                _kill_tree(process.pid)
+                process.join()
+                limit = f"stopped after {timeout:g} s, the grader's limit per notebook (an endless loop?)"
+                done[key] = {"error": limit}
+                del running[key]
+            if key in done and log is not None:
+                print(f"  [{len(done)}/{len(jobs)}] {job['name']}", file=log, flush=True)
+    return done
+
+
+# --- reporting ----------------------------------------------------------------------------------
+
+
+def _points(value):
+    return f"{round(value, 2):g}"
+
+
+def summarise(result, questions):
+    """Scores per question, total, and the notes that explain a lost point."""
+    notes = []
+    if result.get("error"):
+        notes.append(result["error"])
+    for numbers, text, question in result.get("cell_errors", []):
+        where = "cell" if len(numbers) == 1 else "cells"
+        notes.append(f"{where} {', '.join(map(str, numbers))}{f' ({question})' if question else ''}: {text}")
+    scores = {}
+    for name, points in questions:
+        scores[name] = result.get("scores", {}).get(name, 0.0)
+        failed = result.get("failures", {}).get(name)
+        if failed:
+            notes.append(f"{name} {_points(scores[name])}/{_points(points)}: {failed[0]['hint']}")
+        elif result and name not in result.get("scores", {}) and not result.get("error"):
+            notes.append(f"{name}: not graded")
+    return scores, notes
+
+
+def feedback_text(row, result, questions):
+    lines = [f"Feedback on {row['submission']} (exercise {row['exercise'] or 'unknown'})", ""]
+    lines.append(f"Score: {row['total']} / {row['max']}")
+    lines.append("")
+    for name, points in questions:
+        lines.append(f"{name}: {_points(row['scores'][name])} / {_points(points)}")
+        for failure in (result or {}).get("failures", {}).get(name, []):
+            if failure["hidden"]:
+                lines.append(f"    a hidden check failed: {failure['hint']}")
+            else:
+                body = failure["message"].replace("❌ ", "").strip().splitlines()
+                lines.extend("    " + line for line in ["a public check failed:", *body])
+    if row["notes"]:
+        lines += ["", "Notes:"] + [f"- {note}" for note in row["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def grade_folder(submissions, out=None, workers=2, timeout=120.0, cell_timeout=10.0, log=sys.stdout):
+    """Grade every notebook in ``submissions``; write the CSV and the feedback files; return the rows."""
+    submissions = Path(submissions)
+    if not submissions.is_dir():
+        raise SystemExit(f"{submissions} is not a folder")
+    out = Path(out) if out else submissions / "grades.csv"
+    feedback = out.parent / "feedback"
+    known = known_exercises()
+    paths = sorted(p for p in submissions.glob("*.ipynb") if p.is_file())
+    exercises, rows, jobs = {}, [], []
+    with tempfile.TemporaryDirectory(prefix="grading-") as workdir:
+        for number, path in enumerate(paths):
+            row = {"submission": path.name, "exercise": None, "notes": [], "result": None}
+            rows.append(row)
+            try:
+                notebook = nbformat.read(path, as_version=4)
+            except Exception as error:  # noqa: BLE001 - whatever is wrong with the file, say so
+                notebook = None
+                row["notes"].append(f"not a readable notebook: {type(error).__name__}: {error}"[:200])
+            stem = exercise_of(path, notebook if notebook is not None else {}, known)
+            row["exercise"] = stem
+            if stem is None:
+                row["notes"].append("cannot tell which exercise it answers (no otter metadata or NN_ prefix)")
+                continue
+            if stem not in exercises:
+                exercises[stem] = autograder(stem, known[stem], log)
+            if notebook is None:
+                continue
+            folder = Path(workdir) / f"{number:04d}"
+            folder.mkdir()
+            try:
+                prepare(notebook, stem, cell_timeout, folder / f"{stem}.ipynb")
+            except Exception as error:  # noqa: BLE001
+                row["notes"].append(f"not a gradable notebook: {type(error).__name__}: {error}"[:200])
+                continue
+            jobs.append(
+                {
+                    "id": number,
+                    "name": path.name,
+                    "notebook": str(folder / f"{stem}.ipynb"),
+                    "zip": exercises[stem]["zip"],
+                    "questions": exercises[stem]["questions"],
+                    "result": str(folder / "result.json"),
+                }
+            )
+        print(f"grading {len(jobs)} notebooks, {workers} at a time", file=log)
+        results = run_jobs(jobs, workers, timeout, log)
+    for number, row in enumerate(rows):
+        questions = exercises[row["exercise"]]["questions"] if row["exercise"] in exercises else []
+        row["result"] = results.get(number)
+        scores, notes = summarise(row["result"] or {}, questions)
+        row["scores"] = scores
+        row["notes"] = row["notes"] + notes
+        row["total"] = _points(sum(scores.values()))
+        row["max"] = _points(sum(points for _, points in questions)) if questions else ""
+    write_csv(rows, exercises, out)
+    feedback.mkdir(parents=True, exist_ok=True)
+    for row in rows:
+        questions = exercises[row["exercise"]]["questions"] if row["exercise"] in exercises else []
+        text = feedback_text(row, row["result"], questions)
+        (feedback / (Path(row["submission"]).stem + ".txt")).write_text(text, encoding="utf-8")
+    print(f"wrote {out} and {len(rows)} feedback files in {feedback}", file=log)
+    return rows
+
+
+def write_csv(rows, exercises, out):
+    columns = [name for stem in sorted(exercises) for name, _ in exercises[stem]["questions"]]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["submission", *columns, "total", "max", "notes"])
+        for row in rows:
+            cells = [_points(row["scores"][c]) if c in row["scores"] else "" for c in columns]
+            writer.writerow([row["submission"], *cells, row["total"], row["max"], "; ".join(row["notes"])])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("submissions", help="folder of submitted .ipynb files")
+    parser.add_argument("--out", help="CSV file to write (default: SUBMISSIONS/grades.csv)")
+    parser.add_argument("--workers", type=int, default=2, help="notebooks graded at a time (default 2)")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per notebook (default 120)")
+    parser.add_argument("--cell-timeout", type=float, default=10.0, help="seconds per cell (default 10)")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    rows = grade_folder(args.submissions, args.out, args.workers, args.timeout, args.cell_timeout)
+    print(f"graded {len(rows)} submissions in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
