@@ -51,6 +51,15 @@ def built_book():
     return html
 
 
+# The flagship explorers that compute in the browser: (label, page, which explorer on it).
+BROWSER_EXPLORERS = [
+    ("02 1-D explorer", "chapters/02_gd_intuition.html", 0),
+    ("03 learning-rate regimes", "chapters/03_learning_rate.html", 0),
+    ("05 Loss Landscape Explorer", "chapters/05_landscapes.html", 0),
+    ("07 optimizer race (4 racers)", "chapters/07_optimizers.html", 0),
+]
+
+
 def bench_browser(html):
     """Explorer latency (input event to redrawn path, 500 steps) measured inside chromium."""
     sys.path.insert(0, str(ROOT / "tests"))
@@ -76,28 +85,30 @@ def bench_browser(html):
     entries = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page()
-        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(site) else r.abort())
-        page.goto(f"{site}/chapters/02_gd_intuition.html")
-        page.wait_for_selector(".downhill-explorer svg polyline")
-        explorer = page.locator(".downhill-explorer").first
-        explorer.get_by_role("slider", name="Steps", exact=True).evaluate(
-            "s => { s.value = 500; s.dispatchEvent(new Event('input', {bubbles: true})); }"
-        )
-        page.evaluate("globalThis.__downhillTimings = []")
-        slider = explorer.get_by_role("slider", name="Learning rate α (log scale)")
-        slider.focus()
-        for i in range(60):  # arrow keys, as a reader would move the slider
-            page.keyboard.press("ArrowLeft" if i < 30 else "ArrowRight")
-        timings = page.evaluate("globalThis.__downhillTimings")
-        entries.append(
-            {
-                "name": "1-D explorer redraw in the browser (500 steps)",
-                "median": statistics.median(timings) / 1000,
-                "unit": "s",
-                "target": 0.016,
-            }
-        )
+        for label, path, index in BROWSER_EXPLORERS:
+            page = browser.new_page()
+            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(site) else r.abort())
+            page.goto(f"{site}/{path}")
+            page.wait_for_selector(".downhill-explorer svg polyline")
+            explorer = page.locator(".downhill-explorer").nth(index)
+            explorer.get_by_role("slider", name="Steps", exact=True).evaluate(
+                "s => { s.value = 500; s.dispatchEvent(new Event('input', {bubbles: true})); }"
+            )
+            page.evaluate("globalThis.__downhillTimings = []")
+            slider = explorer.get_by_role("slider", name="Learning rate α (log scale)")
+            slider.focus()
+            for i in range(60):  # arrow keys, as a reader would move the slider
+                page.keyboard.press("ArrowLeft" if i < 30 else "ArrowRight")
+            timings = page.evaluate("globalThis.__downhillTimings")
+            entries.append(
+                {
+                    "name": f"{label} redraw in the browser (500 steps)",
+                    "median": statistics.median(timings) / 1000,
+                    "unit": "s",
+                    "target": 0.016,
+                }
+            )
+            page.close()
         browser.close()
     server.shutdown()
     return entries
@@ -188,6 +199,7 @@ CHAPTER_TARGETS = {
     "06_loss_curves": 60.0,
     "07_optimizers": 60.0,
     "08_regularization": 60.0,
+    "appendix_troubleshooting": 60.0,
 }
 
 
@@ -201,6 +213,60 @@ def bench_chapters(repeats=3):
                 {"name": f"chapter {stem} executes", "median": seconds, "unit": "s", "target": target}
             )
     return entries
+
+
+def bench_landscape_slice(repeats=3):
+    """A 41 x 41 slice of chapter 05's network (6 hidden blocks of width 16, 200 two-moons
+    points): batched with torch.func, and one forward pass per grid point, so the ratio shows."""
+    import torch
+    from torch import nn
+
+    from gdlab import data, landscape
+
+    class Block(nn.Module):  # the plain block of chapter 05
+        def __init__(self, width):
+            super().__init__()
+            self.linear = nn.Linear(width, width)
+
+        def forward(self, h):
+            return torch.relu(self.linear(h))
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), *(Block(16) for _ in range(6)), nn.Linear(16, 1))
+    moons = data.moons(n=200, noise=0.2, seed=0)
+    X = torch.tensor(moons.X, dtype=torch.float32)
+    y = torch.tensor(moons.y, dtype=torch.float32).unsqueeze(1)
+    loss_fn = torch.nn.functional.binary_cross_entropy_with_logits
+    directions = landscape.random_directions(model, seed=0)
+    batched = median_of(
+        lambda: landscape.loss_surface(model, loss_fn, X, y, directions, resolution=41), repeats
+    )
+    loop = median_of(
+        lambda: landscape.loss_surface_loop(model, loss_fn, X, y, directions, resolution=41), repeats
+    )
+    return [
+        {
+            "name": "05 landscape slice 41x41, batched (torch.func)",
+            "median": batched,
+            "unit": "s",
+            "target": 5.0,
+        },
+        {"name": "05 landscape slice 41x41, naive loop", "median": loop, "unit": "s", "target": None},
+        {
+            "name": "05 landscape slice: loop time / batched time",
+            "median": loop / batched,
+            "unit": "x",
+            "target": None,
+        },
+    ]
+
+
+def bench_grading():
+    """`make grade` on 50 submissions of one exercise (half solved, half blank), 2 workers."""
+    sys.path.insert(0, str(ROOT / "exercises"))
+    from bench_grading import bench_grading as run
+
+    return [run(count=50)]
 
 
 def recorded_make_times():
@@ -235,7 +301,10 @@ def main():
     entries = [
         bench_import(),
         *bench_browser(html),
+        *bench_python_widgets(),
+        *bench_landscape_slice(),
         *bench_chapters(),
+        *bench_grading(),
         *page_weights(html),
         *recorded_make_times(),
     ]

@@ -1,5 +1,6 @@
 """Shared fixtures: where the course lives and what its configuration says."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -29,7 +30,15 @@ def repository_url(book_config):
 
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory):
-    """Build the whole book once per test run, into a scratch folder, warnings as errors."""
+    """Build the whole book once per test run, into a scratch folder, warnings as errors.
+
+    While working on the browser tests, DOWNHILL_BUILT_BOOK=_build/html reuses a book that
+    `make book` built instead (CI never sets it).
+    """
+    reuse = os.environ.get("DOWNHILL_BUILT_BOOK")
+    if reuse:
+        yield Path(reuse).resolve()
+        return
     out = tmp_path_factory.mktemp("book")
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     result = subprocess.run(

@@ -28,8 +28,9 @@ def test_every_toc_entry_exists_and_every_chapter_is_listed():
     listed = toc_files()
     for entry in listed:
         assert list(ROOT.glob(entry + ".*")), f"_toc.yml lists {entry}, which does not exist"
-    for chapter in (ROOT / "chapters").glob("*.ipynb"):
-        assert f"chapters/{chapter.stem}" in listed, f"{chapter.name} is missing from _toc.yml"
+    for folder in ("chapters", "exercises", "solutions"):
+        for notebook in (ROOT / folder).glob("*.ipynb"):
+            assert f"{folder}/{notebook.stem}" in listed, f"{folder}/{notebook.name} is missing from _toc.yml"
 
 
 def test_every_chapter_page_is_built_with_figures_that_have_alt_text(built_book):

@@ -191,3 +191,45 @@ def test_redraw_latency_is_recorded_for_a_500_step_run(browser, site):
     timings = visit.page.evaluate("globalThis.__downhillTimings")
     assert len(timings) == 20
     assert statistics.median(timings) > 0
+
+
+def test_chapter_03_regimes_explorer_names_each_regime_as_the_rate_moves(browser, site):
+    visit = Visit(browser, site, "chapters/03_learning_rate.html")
+    visit.page.wait_for_selector(".downhill-explorer svg polyline")
+    before = explorer_state(visit.page)
+    assert before["readout"].startswith("monotone")  # alpha = 0.1 on curvature 2
+    seen = {}
+    for rate, expected in [(0.9, "oscillating"), (1.0, "cycling"), (1.1, "diverging")]:
+        set_rate(visit.page, rate)
+        state = explorer_state(visit.page)
+        assert state["readout"].startswith(expected), state["readout"]
+        seen[rate] = state["paths"]
+    assert len({str(p) for p in [before["paths"], *seen.values()]}) == 4
+    assert visit.errors == [] and visit.left_localhost == []
+
+
+def test_chapter_05_landscape_explorer_converges_then_diverges(browser, site):
+    visit = Visit(browser, site, "chapters/05_landscapes.html")
+    visit.page.wait_for_selector(".downhill-explorer svg polyline")
+    before = explorer_state(visit.page)
+    assert before["readout"].startswith("converged")  # plain GD on Himmelblau at 0.001
+    set_rate(visit.page, 0.01)
+    after = explorer_state(visit.page)
+    assert after["readout"] != before["readout"] and after["paths"] != before["paths"]
+    set_rate(visit.page, 0.05)  # gdlab says: diverged at step 14
+    assert explorer_state(visit.page)["readout"].startswith("diverged")
+    assert visit.errors == [] and visit.left_localhost == []
+
+
+def test_chapter_07_race_responds_and_reports_which_racers_diverge(browser, site):
+    visit = Visit(browser, site, "chapters/07_optimizers.html")
+    visit.page.wait_for_selector(".downhill-explorer svg polyline")
+    before = explorer_state(visit.page)
+    assert "diverged" not in before["readout"]
+    set_rate(visit.page, 0.01)  # gdlab: SGD and momentum diverge on Rosenbrock, RMSprop and Adam do not
+    after = explorer_state(visit.page)
+    assert after["paths"] != before["paths"]
+    lines = dict(line.split(": ", 1) for line in after["readout"].splitlines() if ": " in line)
+    diverged = {name.strip("■ ").strip() for name, state in lines.items() if state.startswith("diverged")}
+    assert diverged == {"sgd", "momentum"}
+    assert visit.errors == [] and visit.left_localhost == []
