@@ -140,6 +140,21 @@ def test_a_known_baseline_replaces_the_first_epochs_loss():
     assert diagnose(h, baseline=10.0).pattern == "good"  # but only 3.5 % of a trivial model's 10
 
 
+def test_a_validation_bump_while_training_also_got_worse_is_not_overfitting():
+    # Both losses rose together after epoch 4 (a noisy step, not memorisation), and the
+    # validation loss stays below the training loss (dropout is on while training).
+    h = History(train_loss=[1.0, 0.5, 0.3, 0.2, 0.19, 0.23], val_loss=[0.9, 0.4, 0.2, 0.15, 0.14, 0.17])
+    d = diagnose(h, oscillation=1.0)
+    assert d.evidence["val_rise"] > 0.1 and not d.evidence["train_fell_since_best"]
+    assert d.pattern != "overfitting"
+
+
+def test_a_relative_gap_between_two_tiny_losses_is_not_overfitting():
+    h = History(train_loss=[1.0, 1e-2, 1e-4, 1e-6, 1e-6, 1e-6], val_loss=[1.0, 1e-2, 1e-4, 3e-6, 3e-6, 3e-6])
+    d = diagnose(h)
+    assert d.evidence["gap"] > 1.0 and d.pattern == "good"
+
+
 def test_a_loss_that_climbs_tenfold_is_diverged_even_without_nan():
     h = History(train_loss=[1.0, 3.0, 9.0, 27.0], val_loss=[1.0, 3.0, 9.0, 27.0])
     assert diagnose(h).pattern == "diverged"

@@ -241,16 +241,18 @@ def diagnose(
        relative to its mean there: a smooth decrease has a spread near 0, a loss bouncing by
        ±10 % has about 0.07.
     3. **overfitting** (needs validation losses): the final validation loss is more than
-       ``rise`` (10 %) above its minimum (``val_rise``), or ``gap`` =
+       ``rise`` (10 %) above its minimum (``val_rise``) *while the training loss kept falling*
+       (it ended below its value at the best validation epoch), or ``gap`` =
        :math:`(L_\text{val} - L_\text{train}) / L_\text{train}` at the last epoch exceeds
-       ``gap`` (1.0: validation loss more than twice the training loss).
+       ``gap`` (1.0: validation loss more than twice the training loss) and the two differ by
+       more than 1 % of ``baseline`` (so two tiny losses, 1e-6 and 3e-6, are not a gap).
     4. **underfitting**: the final training loss is above ``high`` (0.2) times ``baseline``,
        the loss of a model that has learnt nothing (the variance of the targets for MSE,
        :math:`\ln 2` for balanced binary cross-entropy); by default the first epoch's
        training loss stands in for it.
     5. otherwise **good**.
 
-    ``evidence`` holds ``gap``, ``val_rise``, ``trend`` (least-squares slope of the
+    ``evidence`` holds ``gap``, ``val_rise``, ``train_fell_since_best``, ``trend`` (least-squares slope of the
     validation loss over the last part per epoch, relative to its mean there; of the training
     loss without validation), ``spread``, ``train_ratio`` (final training loss / baseline),
     ``best_epoch`` and ``epochs``. The thresholds are rules of thumb for curves recorded once
@@ -306,6 +308,8 @@ def diagnose(
     if val is not None:
         evidence["gap"] = float((val[-1] - train[-1]) / train[-1])
         evidence["val_rise"] = float((val[-1] - val.min()) / val.min())
+        best = int(np.argmin(val))
+        evidence["train_fell_since_best"] = bool(train[-1] < train[best])
 
     if spread > oscillation:
         return Diagnosis(
@@ -315,7 +319,10 @@ def diagnose(
             "level around its trend. The steps overshoot; lower the learning rate (by 2-10x) or the "
             "momentum, or use a larger batch.",
         )
-    if val is not None and (evidence["val_rise"] > rise or evidence["gap"] > gap):
+    if val is not None and (
+        (evidence["val_rise"] > rise and evidence["train_fell_since_best"])
+        or (evidence["gap"] > gap and val[-1] - train[-1] > 0.01 * baseline)
+    ):
         return Diagnosis(
             "overfitting",
             evidence,
