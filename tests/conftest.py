@@ -63,3 +63,18 @@ def built_book(tmp_path_factory):
     assert not warnings, "the build printed warnings:\n" + "\n".join(warnings)
     yield out / "_build" / "html"
     shutil.rmtree(out, ignore_errors=True)
+
+
+@pytest.fixture
+def small_torch():
+    """Tests of small torch models: float32, and one thread (for models this small a second
+    thread only waits, and on a busy machine an OpenMP barrier makes it 10-50x slower).
+    Both are put back afterwards."""
+    import torch
+
+    dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
+    torch.set_default_dtype(torch.float32)
+    torch.set_num_threads(1)
+    yield
+    torch.set_default_dtype(dtype)
+    torch.set_num_threads(threads)

@@ -8,17 +8,16 @@ through ``exercises/grade.py`` as an instructor would run it (the ``graded`` fix
 
 import csv
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
-import sysconfig
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
 import pytest
+from colab_stand_in import execute_in_colab, isolated_python
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -411,30 +410,6 @@ def test_a_learner_who_solves_an_exercise_passes_every_public_check(assigned, tm
 # --- Colab ----------------------------------------------------------------------------------------
 
 
-def _isolated_python(tmp_path):
-    """A Python where gdlab is not importable but every other package of .venv is (as in Colab).
-
-    The same construction as in test_notebooks.py: a new virtual environment that sees the
-    course's packages through a site directory of links that leaves out gdlab.
-    """
-    env_dir = tmp_path / "colab-env"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True)
-    python = env_dir / "bin" / "python"
-    site = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    linked = tmp_path / "course-packages"
-    linked.mkdir()
-    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
-        if "gdlab" not in entry.name.lower():
-            (linked / entry.name).symlink_to(entry)
-    Path(site, "course_packages.pth").write_text(f"import site; site.addsitedir({str(linked)!r})\n")
-    return python, Path(site)
-
-
 def _repository_snapshot(tmp_path):
     """A git repository holding the working tree as it is now, for Colab's clone and pip install."""
     listed = subprocess.run(
@@ -467,37 +442,11 @@ def _repository_snapshot(tmp_path):
 
 def test_an_exercise_opened_alone_in_colab_installs_what_it_needs_and_its_checks_run(assigned, tmp_path):
     stem = STEMS[0]
-    python, site_packages = _isolated_python(tmp_path)
+    python, site_packages = isolated_python(tmp_path)
     assert subprocess.run([python, "-c", "import gdlab"], capture_output=True).returncode != 0
     repository = _repository_snapshot(tmp_path)
 
-    fake = tmp_path / "fake-colab"
-    (fake / "google" / "colab").mkdir(parents=True)
-    (fake / "google" / "__init__.py").write_text("")
-    (fake / "google" / "colab" / "__init__.py").write_text("from . import output\n")
-    (fake / "google" / "colab" / "output.py").write_text("def enable_custom_widget_manager():\n    pass\n")
-    ipython_dir = tmp_path / "ipython"
-    (ipython_dir / "profile_default" / "startup").mkdir(parents=True)
-    (ipython_dir / "profile_default" / "startup" / "00-colab.py").write_text("import google.colab\n")
-    kernels = tmp_path / "jupyter" / "kernels" / "colab"
-    kernels.mkdir(parents=True)
     pip_log = tmp_path / "pip.log"
-    (kernels / "kernel.json").write_text(
-        json.dumps(
-            {
-                "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                "display_name": "Colab stand-in",
-                "language": "python",
-                "env": {
-                    "PYTHONPATH": str(fake),
-                    "IPYTHONDIR": str(ipython_dir),
-                    "DOWNHILL_REPOSITORY": f"file://{repository}",
-                    "PIP_LOG": str(pip_log),
-                    "MPLBACKEND": "agg",
-                },
-            }
-        )
-    )
     # In Colab the notebook opens on its own: an empty folder, no copy of the notebook on disk.
     workdir = tmp_path / "content"
     workdir.mkdir()
@@ -507,17 +456,7 @@ def test_an_exercise_opened_alone_in_colab_installs_what_it_needs_and_its_checks
             "import gdlab, otter\nprint(gdlab.__file__)\nprint(sorted(os.listdir('tests')))"
         )
     )
-    old = os.environ.get("JUPYTER_PATH")
-    os.environ["JUPYTER_PATH"] = str(tmp_path / "jupyter")
-    try:
-        NotebookClient(
-            notebook, kernel_name="colab", timeout=600, resources={"metadata": {"path": str(workdir)}}
-        ).execute()
-    finally:
-        if old is None:
-            os.environ.pop("JUPYTER_PATH")
-        else:
-            os.environ["JUPYTER_PATH"] = old
+    execute_in_colab(notebook, tmp_path, python, repository, workdir, env={"PIP_LOG": str(pip_log)})
 
     where, tests = notebook.cells[-1].outputs[0]["text"].splitlines()
     assert Path(where).is_relative_to(site_packages), f"gdlab was imported from {where}"

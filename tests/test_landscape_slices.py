@@ -9,16 +9,8 @@ import torch.nn.functional as F
 
 from gdlab import data, landscape
 
-
-@pytest.fixture(autouse=True)
-def small_model_defaults():
-    # float32 unless a test says float64, one thread (see tests/test_training.py); both put back.
-    dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
-    torch.set_default_dtype(torch.float32)
-    torch.set_num_threads(1)
-    yield
-    torch.set_default_dtype(dtype)
-    torch.set_num_threads(threads)
+# Small torch models in float32 on one thread (the fixture lives in conftest.py).
+pytestmark = pytest.mark.usefixtures("small_torch")
 
 
 def small_mlp(seed=0, dtype=torch.float32):

@@ -4,18 +4,14 @@ nbval (configured in pyproject.toml) executes every notebook; these tests check 
 notebooks are stored and that the bootstrap cell really makes them self-sufficient.
 """
 
-import json
-import os
 import re
 import shutil
 import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from colab_stand_in import execute_in_colab, isolated_python
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(
@@ -72,69 +68,11 @@ def test_first_code_cell_is_the_colab_bootstrap(path, repository_url):
     assert "remove-cell" in cell.metadata.get("tags", [])
 
 
-def _isolated_python(tmp_path):
-    """A Python where gdlab is *not* importable but everything else the course uses is.
-
-    A new virtual environment sees the course's packages through a site directory of
-    links into .venv that leaves out gdlab's editable install, so that pip, run by the
-    bootstrap cell, installs gdlab there as it would in Colab.
-    """
-    env_dir = tmp_path / "colab-env"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True)
-    python = env_dir / "bin" / "python"
-    target_site = Path(
-        subprocess.run(
-            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    )
-    linked = tmp_path / "course-packages"
-    linked.mkdir()
-    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
-        if "gdlab" in entry.name.lower():
-            continue
-        (linked / entry.name).symlink_to(entry)
-    (target_site / "course_packages.pth").write_text(f"import site; site.addsitedir({str(linked)!r})\n")
-    return python, target_site
-
-
 def test_a_chapter_opened_alone_in_colab_installs_gdlab_and_runs(tmp_path, root):
     chapter = root / "chapters" / "02_gd_intuition.ipynb"
-    python, site_packages = _isolated_python(tmp_path)
+    python, site_packages = isolated_python(tmp_path)
     probe = subprocess.run([python, "-c", "import gdlab"], capture_output=True, text=True)
     assert probe.returncode != 0, "gdlab must not be importable before the bootstrap runs"
-
-    # Colab preloads google.colab; a stand-in module records that the widget manager was enabled.
-    fake = tmp_path / "fake-colab"
-    (fake / "google" / "colab").mkdir(parents=True)
-    (fake / "google" / "__init__.py").write_text("")
-    (fake / "google" / "colab" / "__init__.py").write_text("from . import output\n")
-    (fake / "google" / "colab" / "output.py").write_text(
-        "import types\n\nenabled = False\n_widgets = types.SimpleNamespace(_installed_url=None)\n\n"
-        "def enable_custom_widget_manager():\n    global enabled\n    enabled = True\n"
-    )
-    ipython_dir = tmp_path / "ipython"
-    (ipython_dir / "profile_default" / "startup").mkdir(parents=True)
-    (ipython_dir / "profile_default" / "startup" / "00-colab.py").write_text("import google.colab\n")
-    kernels = tmp_path / "jupyter" / "kernels" / "colab"
-    kernels.mkdir(parents=True)
-    (kernels / "kernel.json").write_text(
-        json.dumps(
-            {
-                "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                "display_name": "Colab stand-in",
-                "language": "python",
-                "env": {
-                    "PYTHONPATH": str(fake),
-                    "IPYTHONDIR": str(ipython_dir),
-                    "DOWNHILL_REPOSITORY": f"file://{root}",
-                    "MPLBACKEND": "agg",
-                },
-            }
-        )
-    )
 
     workdir = tmp_path / "alone"
     workdir.mkdir()
@@ -146,20 +84,7 @@ def test_a_chapter_opened_alone_in_colab_installs_gdlab_and_runs(tmp_path, root)
             "import gdlab, google.colab.output\nprint(gdlab.__file__)\nprint(google.colab.output.enabled)"
         )
     )
-    old = os.environ.get("JUPYTER_PATH")
-    os.environ["JUPYTER_PATH"] = str(tmp_path / "jupyter")
-    try:
-        NotebookClient(
-            notebook,
-            kernel_name="colab",
-            timeout=600,
-            resources={"metadata": {"path": str(workdir)}},
-        ).execute()
-    finally:
-        if old is None:
-            os.environ.pop("JUPYTER_PATH")
-        else:
-            os.environ["JUPYTER_PATH"] = old
+    execute_in_colab(notebook, tmp_path, python, root, workdir)
     where, enabled = notebook.cells[-1].outputs[0]["text"].split()
     assert Path(where).is_relative_to(site_packages), f"gdlab was imported from {where}"
     assert enabled == "True"

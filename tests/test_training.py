@@ -14,18 +14,8 @@ from gdlab import data, training
 from gdlab.curves import History
 from gdlab.training import evaluate, fit
 
-
-@pytest.fixture(autouse=True)
-def small_model_defaults():
-    # Another test module switches torch's default dtype to float64 at import: these tests
-    # work in float32. One thread: for models this small a second thread only waits, and on
-    # a busy machine an OpenMP barrier makes it 10-50x slower. Both are put back afterwards.
-    dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
-    torch.set_default_dtype(torch.float32)
-    torch.set_num_threads(1)
-    yield
-    torch.set_default_dtype(dtype)
-    torch.set_num_threads(threads)
+# Small torch models in float32 on one thread (the fixture lives in conftest.py).
+pytestmark = pytest.mark.usefixtures("small_torch")
 
 
 def tensors(X, y):

@@ -20,17 +20,8 @@ from gdlab.widgets.dashboard import (
     relative_change,
 )
 
-
-@pytest.fixture(autouse=True)
-def small_model_defaults():
-    # float32 and one thread, as in tests/test_training.py (another module may switch the
-    # default dtype at import); both put back afterwards.
-    dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
-    torch.set_default_dtype(torch.float32)
-    torch.set_num_threads(1)
-    yield
-    torch.set_default_dtype(dtype)
-    torch.set_num_threads(threads)
+# Small torch models in float32 on one thread (the fixture lives in conftest.py).
+pytestmark = pytest.mark.usefixtures("small_torch")
 
 
 def alt_text(view):
