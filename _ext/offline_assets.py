@@ -7,6 +7,8 @@ one-line require.config that maps the "anywidget" module to the local copy. _con
 points myst-nb's nb_ipywidgets_js and Sphinx's mathjax_path at these files.
 """
 
+import json
+import re
 import shutil
 from importlib.resources import files
 from pathlib import Path
@@ -67,6 +69,33 @@ def _drop_duplicate_inline_scripts(app, pagename, templatename, context, doctree
         context["script_files"][:] = kept
 
 
+_VIEW = re.compile(r'<script type="application/vnd\.jupyter\.widget-view\+json">(.*?)</script>', re.S)
+_REFERENCE = re.compile(r"IPY_MODEL_([0-9a-f]+)")
+
+
+def _drop_widgets_not_shown(app, pagename, templatename, context, doctree):
+    """Embed only the widgets a page shows, and the models they refer to.
+
+    The executed notebook records every widget its kernel ever created, including those a
+    cell built only to compute with; each live explorer carries its whole browser module,
+    so a chapter that computes with a dozen explorers would weigh half a megabyte more."""
+    shown = [json.loads(view)["model_id"] for view in _VIEW.findall(context.get("body", ""))]
+    for script in context.get("script_files", []):
+        attributes = getattr(script, "attributes", {})
+        if attributes.get("type") != "application/vnd.jupyter.widget-state+json":
+            continue
+        embedded = json.loads(attributes["body"])
+        state = embedded.get("state", {})
+        keep, todo = set(), [m for m in shown if m in state]
+        while todo:
+            model = todo.pop()
+            if model not in keep:
+                keep.add(model)
+                todo.extend(m for m in _REFERENCE.findall(json.dumps(state[model])) if m in state)
+        embedded["state"] = {key: value for key, value in state.items() if key in keep}
+        attributes["body"] = json.dumps(embedded).replace("</script>", r"<\/script>")
+
+
 def _copy_assets(app):
     root = Path(app.srcdir)
     modules = root / "node_modules"
@@ -93,4 +122,5 @@ def _copy_assets(app):
 def setup(app):
     app.connect("builder-inited", _copy_assets)
     app.connect("html-page-context", _drop_duplicate_inline_scripts)
+    app.connect("html-page-context", _drop_widgets_not_shown)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -64,3 +64,25 @@ def test_launch_buttons_point_at_the_configured_repository(built_book, repositor
     assert f"https://mybinder.org/v2/gh/{slug}/main?urlpath=lab/tree/chapters/02_gd_intuition.ipynb" in html
     assert f"https://colab.research.google.com/github/{slug}/blob/main/chapters/02_gd_intuition.ipynb" in html
     assert repository_url in html
+
+
+def test_no_page_carries_widgets_it_does_not_show(built_book):
+    """Every explorer a notebook creates is embedded in its page, shown or not; a live one
+    carries the whole browser module (about 28 KB). Explorers made only for their numbers
+    must be closed, so each page holds only the explorers a reader sees."""
+    import json
+    import re
+
+    for entry in toc_files():
+        html = (built_book / f"{entry}.html").read_text()
+        states = re.findall(
+            r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', html, re.S
+        )
+        if not states:
+            continue
+        models = json.loads(states[0])["state"]
+        shown = set(re.findall(r'widget-view\+json">\{[^}]*"model_id": "([0-9a-f]+)"', html))
+        hidden_explorers = [
+            key for key, m in models.items() if m["model_name"] == "AnyModel" and key not in shown
+        ]
+        assert not hidden_explorers, f"{entry} embeds {len(hidden_explorers)} explorers it never shows"
