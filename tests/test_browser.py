@@ -149,9 +149,23 @@ def test_chapter_02_explorer_responds_and_reports_divergence(browser, site):
     assert visit.errors == [] and visit.left_localhost == []
 
 
-def test_every_control_has_a_visible_label(browser, site):
-    visit = Visit(browser, site, "chapters/02_gd_intuition.html")
-    visit.page.wait_for_selector(".downhill-explorer")
+LIVE_EXPLORER_PAGES = [
+    "chapters/02_gd_intuition.html",
+    "chapters/03_learning_rate.html",
+    "chapters/05_landscapes.html",
+    "chapters/07_optimizers.html",
+]
+
+
+@pytest.mark.parametrize("path", LIVE_EXPLORER_PAGES)
+def test_every_control_has_a_visible_label_and_the_state_is_read_out(browser, site, path):
+    visit = Visit(browser, site, path)
+    visit.page.wait_for_selector(".downhill-explorer svg polyline")
+    controls = visit.page.locator(".downhill-explorer input, .downhill-explorer select")
+    assert controls.count() >= 4
+    # A text readout that assistive technology announces, and a described figure.
+    assert visit.page.locator(".downhill-explorer .downhill-readout").first.inner_text().strip()
+    assert visit.page.locator(".downhill-explorer svg[role=img]").first.get_attribute("aria-label")
     unlabelled = visit.page.evaluate(
         """[...document.querySelectorAll('.downhill-explorer input, .downhill-explorer select')]
             .filter(c => !(c.labels && c.labels.length && c.labels[0].innerText.trim())).length"""
