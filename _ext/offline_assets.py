@@ -2,9 +2,13 @@
 
 Copies pinned copies of require.js, @jupyter-widgets/html-manager's embed-amd.js (from
 node_modules, installed by `npm ci` from package-lock.json) and anywidget's AMD front end
-(from the pinned Python package) into _static/vendor/, with MathJax for the maths, and a
-one-line require.config that maps the "anywidget" module to the local copy. _config.yml
-points myst-nb's nb_ipywidgets_js and Sphinx's mathjax_path at these files.
+(from the pinned Python package) into _static/vendor/, with MathJax for the maths, a
+one-line require.config that maps the "anywidget" module to the local copy, and a small
+shim that lets the widget manager typeset with MathJax 3. _config.yml points myst-nb's
+nb_ipywidgets_js and Sphinx's mathjax_path at these files.
+
+It also keeps the pages light: each page embeds only the widgets it shows, and the
+figures are stored with a colour palette where that changes nothing visible.
 """
 
 import json
