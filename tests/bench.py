@@ -346,14 +346,14 @@ def main():
     ]
     OUT.parent.mkdir(exist_ok=True)
     OUT.write_text(json.dumps(entries, indent=2))
-    print(f"{'measurement':<58} {'median':>10} {'target':>9} {'ratio':>7}")
+    print(f"{'measurement':<66} {'median':>10} {'target':>9} {'ratio':>7}")
     for e in entries:
         median = "-" if e["median"] is None else f"{e['median']:.4g} {e['unit']}"
         if e["unit"] == "KB" and e["median"] is not None:
             median = f"{e['median']:.0f} KB"
         target = "-" if e["target"] is None else f"{e['target']:g} {e['unit']}"
         ratio = "-" if e["target"] is None or e["median"] is None else f"{e['median'] / e['target']:.2f}"
-        print(f"{e['name']:<58} {median:>10} {target:>9} {ratio:>7}")
+        print(f"{e['name']:<66} {median:>10} {target:>9} {ratio:>7}")
     print(f"written to {OUT.relative_to(ROOT)}")
 
 
