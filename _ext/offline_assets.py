@@ -127,7 +127,7 @@ def _shrink_figures(app, exception):
     """Store each figure with a 256-colour palette when that changes no pixel by much.
 
     Matplotlib writes full-colour PNGs; the course's figures are line art on white, and a
-    palette makes them about four times smaller (the book's images: 4.8 MB to 1.2 MB) at a
+    palette makes them three to four times smaller (the book's images: 4.8 MB to 1.4 MB) at a
     mean difference of about one level in 255. A figure where the palette would show (mean
     difference of 2 levels or more, e.g. a smooth colour map) is left as it is."""
     if exception is not None or app.builder.format != "html":
