@@ -89,3 +89,22 @@ def test_a_chapter_opened_alone_in_colab_installs_gdlab_and_runs(tmp_path, root)
     assert Path(where).is_relative_to(site_packages), f"gdlab was imported from {where}"
     assert enabled == "True"
     assert (site_packages / "gdlab" / "descent.py").exists()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_boxes_are_html_admonitions_that_jupyterlab_and_colab_render(path):
+    """A MyST directive fence (```{admonition}) shows as a raw code block in JupyterLab and
+    Colab; an HTML admonition renders there and, with myst's html_admonition, in the book."""
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            continue
+        fences = re.findall(r"^(?:```+|:::+)\{[\w-]+\}", cell.source, re.M)
+        assert not fences, f"{path.name}: write {fences[0]}... as <div class=\"admonition\">"
+        for box in re.findall(r"<div class=\"admonition[^\"]*\">.*?</div>", cell.source, re.S):
+            assert "\n\n" not in box, "a blank line ends an HTML block: keep the box in one block"
+            assert '<p class="admonition-title">' in box
+
+
+def test_the_book_turns_html_boxes_into_admonitions(book_config):
+    assert "html_admonition" in book_config["parse"]["myst_enable_extensions"]
