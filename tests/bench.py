@@ -305,6 +305,32 @@ def bench_grading():
     return [run(count=50)]
 
 
+def bench_second_float_pass(workers=2):
+    """The second pass of `make test` (tests/test_binder.py): every chapter and solution master
+    in the `portable` floating-point environment, two at a time. Timed here in .venv (the test
+    runs it in the Binder environment, whose build it overlaps with the rest of the suite)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from float_envs import execute
+
+    notebooks = sorted((ROOT / "chapters").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb"))
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(lambda path: execute(path, "portable")[0], notebooks))
+    seconds = time.perf_counter() - start
+    failed = len(results) - sum(results)
+    return [
+        {
+            "name": f"second float pass: {len(notebooks)} notebooks, portable, {workers} at a time"
+            + (f" ({failed} FAILED)" if failed else ""),
+            "median": seconds,
+            "unit": "s",
+            "target": None,
+        }
+    ]
+
+
 def recorded_make_times():
     timings_file = ROOT / "_build" / "timings.json"
     timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
@@ -341,6 +367,7 @@ def main():
         *bench_landscape_slice(),
         *bench_chapters(),
         *bench_grading(),
+        *bench_second_float_pass(),
         *page_weights(html),
         *recorded_make_times(),
     ]

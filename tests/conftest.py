@@ -12,6 +12,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Strict mode (gdlab.claims): every claim a notebook makes that does not hold stops its run, in
+# the kernels nbval, the book build and the tests start, however pytest was started.
+os.environ["DOWNHILL_STRICT"] = "1"
+
 
 @pytest.fixture(scope="session")
 def root():
@@ -78,3 +82,14 @@ def small_torch():
     yield
     torch.set_default_dtype(dtype)
     torch.set_num_threads(threads)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Some tests need a virtual environment that pip takes minutes to build, mostly waiting on
+    the network (Binder's, in test_binder.py): their modules define ``start_building()``.
+    Start those builds now, in the background, and run those tests last."""
+    late = [item for item in items if hasattr(getattr(item, "module", None), "start_building")]
+    if late:
+        items[:] = [item for item in items if item not in late] + late
+        for module in dict.fromkeys(item.module for item in late):
+            module.start_building()
