@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TIMER := $(BIN)/python tests/timings.py
-# Built and tested notebooks have no one watching: progress bars stay quiet there.
+# Built and tested notebooks have no one watching: progress bars stay quiet there, and every
+# claim that does not hold stops the run (DOWNHILL_STRICT=1, see gdlab.claims).
 
 .PHONY: book test lab bench clean help exercises grade
 
@@ -34,19 +35,19 @@ $(NODE_STAMP): package.json package-lock.json
 
 book: $(STAMP) $(NODE_STAMP)
 	@$(TIMER) start book
-	GDLAB_QUIET=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
+	DOWNHILL_STRICT=1 GDLAB_QUIET=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
 	@$(TIMER) stop book
 
 test: $(STAMP) $(NODE_STAMP)
 	@$(TIMER) start test
-	GDLAB_QUIET=1 $(BIN)/python -m pytest
+	DOWNHILL_STRICT=1 GDLAB_QUIET=1 $(BIN)/python -m pytest
 	@$(TIMER) stop test
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=.
 
 bench: $(STAMP) $(NODE_STAMP)
-	GDLAB_QUIET=1 $(BIN)/python tests/bench.py
+	DOWNHILL_STRICT=1 GDLAB_QUIET=1 $(BIN)/python tests/bench.py
 
 # Learner notebooks from their otter masters; a notebook a learner changed is kept unless FORCE=1.
 exercises: $(STAMP)
