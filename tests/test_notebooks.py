@@ -100,7 +100,7 @@ def test_boxes_are_html_admonitions_that_jupyterlab_and_colab_render(path):
         if cell.cell_type != "markdown":
             continue
         fences = re.findall(r"^(?:```+|:::+)\{[\w-]+\}", cell.source, re.M)
-        assert not fences, f"{path.name}: write {fences[0]}... as <div class=\"admonition\">"
+        assert not fences, f'{path.name}: write {fences[0]}... as <div class="admonition">'
         for box in re.findall(r"<div class=\"admonition[^\"]*\">.*?</div>", cell.source, re.S):
             assert "\n\n" not in box, "a blank line ends an HTML block: keep the box in one block"
             assert '<p class="admonition-title">' in box
