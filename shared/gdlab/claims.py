@@ -59,9 +59,11 @@ def _operands(test, top=True):
         return [o for side in (test.left, *test.comparators) for o in _operands(side, False)]
     if top and isinstance(test, ast.Call) and test.args:
         return [o for arg in test.args for o in _operands(arg, False)]
-    if isinstance(test, ast.Constant):
-        return []
-    return [test]
+    try:
+        ast.literal_eval(test)
+        return []  # a literal such as 3 or (21, 1) says nothing new
+    except Exception:
+        return [test]
 
 
 def _short(value):
