@@ -9,7 +9,6 @@ through ``exercises/grade.py`` as an instructor would run it (the ``graded`` fix
 import csv
 import json
 import re
-import shutil
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from colab_stand_in import execute_in_colab, isolated_python
+from colab_stand_in import execute_in_colab, isolated_python, repository_snapshot
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -410,41 +409,11 @@ def test_a_learner_who_solves_an_exercise_passes_every_public_check(assigned, tm
 # --- Colab ----------------------------------------------------------------------------------------
 
 
-def _repository_snapshot(tmp_path):
-    """A git repository holding the working tree as it is now, for Colab's clone and pip install."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split("\0")
-    snapshot = tmp_path / "repository"
-    for name in filter(None, listed):
-        source = ROOT / name
-        if source.is_file():
-            (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, snapshot / name)
-    git = [
-        "git",
-        "-c",
-        "user.name=test",
-        "-c",
-        "user.email=test@example.org",
-        "-c",
-        "init.defaultBranch=main",
-    ]
-    subprocess.run([*git, "init", "-q"], cwd=snapshot, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=snapshot, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "snapshot"], cwd=snapshot, check=True)
-    return snapshot
-
-
 def test_an_exercise_opened_alone_in_colab_installs_what_it_needs_and_its_checks_run(assigned, tmp_path):
     stem = STEMS[0]
     python, site_packages = isolated_python(tmp_path)
     assert subprocess.run([python, "-c", "import gdlab"], capture_output=True).returncode != 0
-    repository = _repository_snapshot(tmp_path)
+    repository = repository_snapshot(tmp_path, ROOT)
 
     pip_log = tmp_path / "pip.log"
     # In Colab the notebook opens on its own: an empty folder, no copy of the notebook on disk.

@@ -4,6 +4,8 @@ What the browser draws is checked against gdlab in test_explorers_js.py and in a
 browser in test_browser.py; here, the Python side a notebook uses.
 """
 
+import anywidget
+import numpy as np
 import pytest
 
 from gdlab.widgets import CurveExplorer, LandscapeExplorer, OptimizerRace, RegimeExplorer
@@ -67,3 +69,126 @@ def test_landscape_explorer_and_race_follow_their_optimizers():
 def test_bad_settings_are_refused_with_a_clear_error(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+# --- every widget, under ipywidgets 7 (Colab) and 8 --------------------------------------------
+# tests/test_colab.py runs this file again with Colab's ipywidgets 7.7.1.
+
+
+def _loss_shapes():
+    from gdlab.widgets.loss_shapes import LossShapesExplorer
+
+    explorer = LossShapesExplorer(error=2.0, delta=1.0)
+    explorer.delta.value = 3.0
+    return explorer.widget, explorer.readout, "value", "Huber(δ = 3.00) 2.000"
+
+
+def _outliers():
+    from gdlab.widgets.loss_shapes import OutlierExplorer
+
+    explorer = OutlierExplorer(count=4, shift=20.0)
+    explorer.count.value = 6
+    return explorer.widget, explorer.figure_view, "value", "6 of them shifted up by 20"
+
+
+def _schedules():
+    from gdlab.widgets.learning_rate import ScheduleExplorer
+
+    explorer = ScheduleExplorer(schedule="step")
+    explorer.schedule.value = "cosine"
+    return explorer.widget, explorer.readout, "value", "<b>cosine</b>"
+
+
+def _batch_size():
+    from gdlab.widgets.batch_size import BatchSizeExplorer
+
+    explorer = BatchSizeExplorer(batch_size=16, epochs=2)
+    explorer.batch_size.value = 64
+    return explorer.widget, explorer.figure_view, "value", "batch size 64"
+
+
+def _dashboard():
+    from gdlab.curves import History
+    from gdlab.widgets.dashboard import TrainingDashboard
+
+    dashboard = TrainingDashboard(parameters=1234, epochs=10, interval=0)
+    dashboard.update(
+        History(train_loss=[1.0, 0.5], val_loss=[1.2, 0.6], lr=[0.1, 0.1], stopped_reason="running")
+    )
+    return dashboard.widget, dashboard.status, "value", "Epoch 2 of 10"
+
+
+def _live_training():
+    from gdlab.widgets.dashboard import LiveTraining
+
+    live = LiveTraining(hidden=4, n_train=16, lr=0.05, epochs=10)
+    live.train_button.click()
+    return live.widget, live.progress, "value", 10
+
+
+def _regularization():
+    import torch
+
+    from gdlab import data
+    from gdlab.widgets.regularization import RegularizationExplorer, precompute_grid
+
+    def pair(regression):
+        x = torch.as_tensor(regression.X, dtype=torch.float32)
+        return x, torch.as_tensor(regression.y, dtype=torch.float32).unsqueeze(1)
+
+    grid = precompute_grid(
+        lambda dropout: torch.nn.Sequential(torch.nn.Linear(1, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1)),
+        pair(data.polynomial(n=12, noise=0.3, seed=0)),
+        pair(data.polynomial(n=20, noise=0.3, seed=1)),
+        np.linspace(-1, 1, 11),
+        weight_decays=(0.0, 1.0),
+        dropouts=(0.0,),
+        epochs=3,
+    )
+    explorer = RegularizationExplorer(grid)
+    explorer.weight_decay.value = 1.0
+    return explorer.widget, explorer.readout, "value", "λ = 1, p = 0"
+
+
+def _explorer(make, trait, value):
+    def build():
+        explorer = make()
+        setattr(explorer, trait, value)
+        return explorer, explorer, trait, value
+
+    return build
+
+
+WIDGETS = {
+    "LossShapesExplorer": _loss_shapes,
+    "OutlierExplorer": _outliers,
+    "ScheduleExplorer": _schedules,
+    "BatchSizeExplorer": _batch_size,
+    "TrainingDashboard": _dashboard,
+    "LiveTraining": _live_training,
+    "RegularizationExplorer": _regularization,
+    "CurveExplorer": _explorer(CurveExplorer, "lr", 0.9),
+    "RegimeExplorer": _explorer(RegimeExplorer, "curvature", 4.0),
+    "LandscapeExplorer": _explorer(LandscapeExplorer, "optimizer", "adam"),
+    "OptimizerRace": _explorer(OptimizerRace, "racers", ["sgd", "adam"]),
+}
+
+
+@pytest.mark.usefixtures("small_torch")
+@pytest.mark.parametrize("name", WIDGETS)
+def test_every_widget_embeds_its_changed_state_in_a_static_page(name, tmp_path):
+    """Built, changed as a reader would, then saved as a page: the page holds the new state."""
+    from ipywidgets.embed import embed_data, embed_minimal_html
+
+    widget, changed, key, expected = WIDGETS[name]()
+    data = embed_data(views=[widget])
+    state = data["manager_state"]["state"]
+    assert data["view_specs"][0]["model_id"] == widget.model_id
+    assert changed.model_id in state, "the changed view is missing from the embedded state"
+    held = state[changed.model_id]["state"][key]
+    assert expected in held if isinstance(held, str) else held == expected
+    if isinstance(widget, anywidget.AnyWidget):
+        assert "export default" in state[widget.model_id]["state"]["_esm"], "the page needs the JS module"
+    page = tmp_path / "page.html"
+    embed_minimal_html(page, views=[widget], title=name)
+    assert widget.model_id in page.read_text(encoding="utf-8")

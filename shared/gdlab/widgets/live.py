@@ -56,6 +56,16 @@ class _Explorer(anywidget.AnyWidget):
     steps = traitlets.Int(20).tag(sync=True)
     x0 = traitlets.List(traitlets.Float()).tag(sync=True)
 
+    def get_state(self, key=None, drop_defaults=False):
+        """The traits to send to the browser: all of them, even where asked to drop defaults.
+
+        ``embed_minimal_html`` and ``embed_data`` drop the traits that still hold their
+        default, leaving the browser to fill them in, but the browser module has no defaults
+        of its own (and the module itself, ``_esm``, is such a default): a page saved that way
+        would show a dead explorer.
+        """
+        return super().get_state(key=key, drop_defaults=False)
+
     @traitlets.validate("lr")
     def _check_lr(self, proposal):
         lr = proposal["value"]
