@@ -633,12 +633,19 @@ function renderSurface(model, el_, { race }) {
 
 // ---------------------------------------------------------------------------------------
 
+// One renderer per explorer kind. Each chapter's explorers add their own entry in a section
+// of their own above this table.
+const RENDERERS = {
+  curve: (model, el_) => renderCurve(model, el_, { regimeMode: false }),
+  regimes: (model, el_) => renderCurve(model, el_, { regimeMode: true }),
+  surface: (model, el_) => renderSurface(model, el_, { race: false }),
+  race: (model, el_) => renderSurface(model, el_, { race: true }),
+};
+
 function render({ model, el }) {
   const kind = model.get("kind");
-  if (kind === "curve") renderCurve(model, el, { regimeMode: false });
-  else if (kind === "regimes") renderCurve(model, el, { regimeMode: true });
-  else if (kind === "surface") renderSurface(model, el, { race: false });
-  else if (kind === "race") renderSurface(model, el, { race: true });
+  const renderer = RENDERERS[kind];
+  if (renderer) renderer(model, el);
   else el.textContent = `unknown explorer kind ${kind}`;
 }
 
