@@ -1,8 +1,9 @@
-"""The browser explorers of chapters 01, 03 and 04 compute what their Python side computes.
+"""The browser explorers of chapters 01, 03, 04 and 08 compute what their Python side computes.
 
 node runs explorers.js on the tables each explorer hands the browser and on the settings
 below; the curves, readings, fits, schedules and mini-batch runs must equal the Python
-explorer's (gdlab) within 1e-9 (1e-12 for the schedules, and exactly for the generator).
+explorer's (gdlab) within 1e-9 (1e-12 for the schedules, and exactly for the generator);
+08's recorded runs must read back as Python decodes them, and state what Python states.
 """
 
 import itertools
@@ -14,11 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from gdlab import data
+from gdlab.regularization import precompute_grid
 from gdlab.widgets.batch_size import BatchSizeExplorer, mulberry32, permutation
 from gdlab.widgets.learning_rate import SCHEDULES, SETTINGS, TABLE, ScheduleExplorer
 from gdlab.widgets.loss_shapes import LossShapesExplorer, OutlierExplorer
+from gdlab.widgets.regularization import RegularizationExplorer, decode_grid
 
 ESM = Path(__file__).resolve().parents[1] / "shared" / "gdlab" / "widgets" / "explorers.js"
 NODE = shutil.which("node")
@@ -48,6 +52,11 @@ const fs = require("fs");
       }
     },
     batch: (c) => m.batchRun(table, c),
+    regularization: (c) => {
+      const s = m.regularizationRuns(table).at(c.weight_decay, c.dropout, c.epoch);
+      const { train, val, prediction } = s;
+      return { ...s, train: [...train], val: [...val], prediction: [...prediction] };
+    },
     random: (c) => {
       const draw = m.mulberry32(c.seed);
       const numbers = Array.from({ length: c.count }, draw);
@@ -251,3 +260,49 @@ def test_the_runs_are_real_sgd_on_the_data_the_page_carries():
     losses = np.mean((explorer.run.weights @ X.T - y) ** 2, axis=1)
     close(explorer.run.losses, losses, tol=1e-9)
     assert list(itertools.chain(explorer.problem["x1"], explorer.problem["x2"])) == X.T.ravel().tolist()
+
+
+# --- 08 ---------------------------------------------------------------------------------------
+
+
+def test_recorded_runs_read_back_in_the_browser_as_python_decodes_them(small_torch):
+    def pair(regression):
+        x = torch.as_tensor(regression.X, dtype=torch.float32)
+        return x, torch.as_tensor(regression.y, dtype=torch.float32).unsqueeze(1)
+
+    x_grid = np.linspace(-1, 1, 31)
+    grid = precompute_grid(
+        lambda p: torch.nn.Sequential(
+            torch.nn.Linear(1, 8), torch.nn.Tanh(), torch.nn.Dropout(p), torch.nn.Linear(8, 1)
+        ),
+        pair(data.polynomial(n=12, noise=0.3, seed=0)),
+        pair(data.polynomial(n=30, noise=0.3, seed=1)),
+        x_grid,
+        weight_decays=(0.0, 1.0, 3.0),
+        dropouts=(0.0, 0.2),
+        epochs=12,
+        lr=0.05,
+        true_curve=np.polynomial.polynomial.polyval(x_grid, (0.5, -1.0, 0.0, 2.0)),
+    )
+    explorer = RegularizationExplorer(grid)
+    cases = [
+        dict(weight_decay=w, dropout=p, epoch=k)
+        for w in (0.0, 1.0, 3.0)
+        for p in (0.0, 0.2)
+        for k in (1, 5, 12)
+    ]
+    decoded = decode_grid(explorer.runs)
+    for case, js in zip(cases, node("regularization", cases, explorer.runs), strict=True):
+        explorer.weight_decay, explorer.dropout, explorer.epoch = case.values()
+        state = explorer.state
+        i, j = grid.index(case["weight_decay"], case["dropout"])
+        k = case["epoch"] - 1
+        close(js["train"], decoded["train_loss"][i, j], tol=1e-12)
+        close(js["val"], decoded["val_loss"][i, j], tol=1e-12)
+        close(js["prediction"], decoded["predictions"][i, j, k], tol=1e-12)
+        assert (js["status"], js["bestEpoch"]) == (state["status"], state["best_epoch"]), case
+        np.testing.assert_allclose(
+            [js["trainLoss"], js["valLoss"], js["bestValLoss"], js["rms"]],
+            [state["train_loss"], state["val_loss"], state["best_val_loss"], state["rms_to_truth"]],
+            rtol=1e-4,
+        )

@@ -101,7 +101,8 @@ def _regularization():
     import torch
 
     from gdlab import data
-    from gdlab.widgets.regularization import RegularizationExplorer, precompute_grid
+    from gdlab.regularization import precompute_grid
+    from gdlab.widgets.regularization import RegularizationExplorer
 
     def pair(regression):
         x = torch.as_tensor(regression.X, dtype=torch.float32)
@@ -117,8 +118,8 @@ def _regularization():
         epochs=3,
     )
     explorer = RegularizationExplorer(grid)
-    explorer.weight_decay.value = 1.0
-    return explorer.widget, explorer.readout, "value", "λ = 1, p = 0"
+    explorer.weight_decay = 1.0
+    return explorer, explorer, "weight_decay", 1.0
 
 
 def _explorer(make, trait, value):

@@ -1144,7 +1144,7 @@ function renderSchedules(model, el_) {
     p.titleNode.textContent = `${name}: lr(t) for t = 0 … ${last}${logScale ? " (axis: log₁₀ lr)" : ""}`;
     curve.setAttribute("points", points(p, rates.map((_, t) => t), ys));
     readout.dataset.status = "";
-    readout.innerHTML = `<b>${name}</b> · lr(0) = ${fmt(rates[0], 4)}, largest ${fmt(high, 4)} at t = ${peak}, smallest ${fmt(low, 4)}, lr(${last}) = ${fmt(rates[last], 4)}`;
+    readout.innerHTML = `<b>${name}</b> · lr(0) = ${fmt(rates[0], 4)}, largest ${fmt(high, 4)} at t = ${peak}, smallest ${fmt(low, 4)}, lr(${last}) = ${fmt(rates[last], 4)} · ${logScale ? "log-scale" : "linear"} rate axis`;
     svg.setAttribute(
       "aria-label",
       `The learning rate of the ${name} schedule for steps 0 to ${last}${logScale ? " on a log scale" : ""}: it starts at ${fmt(rates[0], 3)}, peaks at ${fmt(high, 3)} at step ${peak} and ends at ${fmt(rates[last], 3)}.`,
@@ -1327,6 +1327,128 @@ function renderBatchSize(model, el_) {
   redraw();
 }
 
+
+// ---- 08 regularization ----
+
+/** The numbers of one array of gdlab.widgets.regularization.encode_grid (16-bit steps, base64). */
+export function unpack(packed) {
+  const bytes = atob(packed.data);
+  const out = new Float64Array(bytes.length / 2);
+  const step = (packed.hi - packed.lo) / 65535;
+  for (let i = 0; i < out.length; i++) {
+    const v = packed.lo + (bytes.charCodeAt(2 * i) | (bytes.charCodeAt(2 * i + 1) << 8)) * step;
+    out[i] = packed.log ? 10 ** v : v;
+  }
+  return out;
+}
+
+/** The recorded runs, unpacked once, and what the readout states for (λ, p, epoch). */
+export function regularizationRuns(packed) {
+  const runs = {
+    train: unpack(packed.train_loss),
+    val: unpack(packed.val_loss),
+    predictions: unpack(packed.predictions),
+    rms: packed.rms_to_truth ? unpack(packed.rms_to_truth) : null,
+  };
+  const E = packed.epochs;
+  const G = packed.x.length;
+  runs.at = (weightDecay, dropout, epoch) => {
+    const i = packed.weight_decays.indexOf(weightDecay);
+    const j = packed.dropouts.indexOf(dropout);
+    if (i < 0 || j < 0 || !(epoch >= 1 && epoch <= E)) throw new Error(`no recorded run for λ = ${weightDecay}, p = ${dropout}, epoch ${epoch}`);
+    const r = i * packed.dropouts.length + j;
+    const k = r * E + epoch - 1;
+    const best = packed.best_epoch[i][j];
+    return {
+      train: runs.train.subarray(r * E, (r + 1) * E),
+      val: runs.val.subarray(r * E, (r + 1) * E),
+      prediction: runs.predictions.subarray(k * G, (k + 1) * G),
+      trainLoss: runs.train[k],
+      valLoss: runs.val[k],
+      bestEpoch: best,
+      bestValLoss: runs.val[r * E + best - 1],
+      status: packed.statuses[Number(packed.status[k])],
+      rms: runs.rms ? runs.rms[k] : null,
+    };
+  };
+  return runs;
+}
+
+function renderRegularization(model, el_) {
+  const { root, controls, readout } = frame(el_, "Regularization explorer");
+  const { roles } = colours(model);
+  const packed = model.get("runs");
+  const runs = regularizationRuns(packed);
+  const E = packed.epochs;
+  const decay = choiceSlider(controls, model, "weight_decay", "Weight decay λ", packed.weight_decays);
+  const drop = choiceSlider(controls, model, "dropout", "Dropout p", packed.dropouts);
+  const epoch = slider(controls, "Epoch", { min: 1, max: E, step: 1, value: model.get("epoch") });
+  bind(model, epoch.input, "epoch", (v) => Math.round(Number(v)));
+
+  const svg = el("svg", { viewBox: "0 0 820 340", role: "img" });
+  root.appendChild(svg);
+  const lossP = panel(svg, { x: 0, y: 0, width: 410, height: 340, title: "", xlabel: "epoch", ylabel: "log₁₀ MSE" });
+  const fitP = panel(svg, { x: 410, y: 0, width: 410, height: 340, title: "", xlabel: "x (input)", ylabel: "y (target)" });
+  const allLosses = [...runs.train, ...runs.val];
+  lossP.setLimits([0, E + 1], [Math.log10(Math.min(...allLosses) / 1.5), Math.log10(Math.max(...allLosses) * 1.5)]);
+  const ys = [...packed.y_train, ...packed.y_val, ...(packed.true_curve ?? [])];
+  const pad = 0.15 * (Math.max(...ys) - Math.min(...ys));
+  fitP.setLimits([packed.x[0] - 0.025, packed.x.at(-1) + 0.025], [Math.min(...ys) - pad, Math.max(...ys) + pad]);
+  const faint = { fill: "none", "stroke-width": 0.8, opacity: 0.3 };
+  const trainAll = el("polyline", { ...faint, stroke: roles.train }, lossP.plot);
+  const valAll = el("polyline", { ...faint, stroke: roles.validation }, lossP.plot);
+  const trainNow = el("polyline", { fill: "none", stroke: roles.train, "stroke-width": 1.8 }, lossP.plot);
+  const valNow = el("polyline", { fill: "none", stroke: roles.validation, "stroke-width": 1.8 }, lossP.plot);
+  const now = line(lossP, lossP.plot, { stroke: "grey", "stroke-dasharray": "4 3" });
+  const star = el("text", { "text-anchor": "middle", "font-size": 16, fill: roles.minimum }, lossP.plot);
+  star.textContent = "★";
+  legend(lossP, [["training (eval mode)", roles.train], ["validation", roles.validation], ["lowest validation ★", roles.minimum]], { y: lossP.h - 36 });
+  packed.x_val.forEach((x, i) => el("circle", { cx: fitP.sx(x), cy: fitP.sy(packed.y_val[i]), r: 1.5, fill: roles.validation, opacity: 0.6 }, fitP.plot));
+  packed.x_train.forEach((x, i) => el("circle", { cx: fitP.sx(x), cy: fitP.sy(packed.y_train[i]), r: 4, fill: roles.train }, fitP.plot));
+  if (packed.true_curve) el("polyline", { points: points(fitP, packed.x, packed.true_curve), fill: "none", stroke: roles.minimum, "stroke-dasharray": "6 4", "stroke-width": 1.2 }, fitP.plot);
+  const fitted = el("polyline", { fill: "none", stroke: roles.path, "stroke-width": 2 }, fitP.plot);
+  legend(fitP, [["fitted function", roles.path], ["training", roles.train], ["validation", roles.validation], ...(packed.true_curve ? [["true function", roles.minimum]] : [])]);
+  const epochsAxis = Array.from({ length: E }, (_, k) => k + 1);
+  const log = (a) => Array.from(a, Math.log10);
+
+  const redraw = timed(() => {
+    const wd = model.get("weight_decay");
+    const p = model.get("dropout");
+    const k = model.get("epoch");
+    const s = runs.at(wd, p, k);
+    trainAll.setAttribute("points", points(lossP, epochsAxis, log(s.train)));
+    valAll.setAttribute("points", points(lossP, epochsAxis, log(s.val)));
+    trainNow.setAttribute("points", points(lossP, epochsAxis.slice(0, k), log(s.train.subarray(0, k))));
+    valNow.setAttribute("points", points(lossP, epochsAxis.slice(0, k), log(s.val.subarray(0, k))));
+    setLine(now, lossP, [k, lossP.ylim[0]], [k, lossP.ylim[1]]);
+    star.setAttribute("x", lossP.sx(s.bestEpoch));
+    star.setAttribute("y", lossP.sy(Math.log10(s.bestValLoss)) + 5);
+    fitted.setAttribute("points", points(fitP, packed.x, Array.from(s.prediction)));
+    lossP.titleNode.textContent = `Loss per epoch, λ = ${fmt(wd)}, p = ${fmt(p)}`;
+    fitP.titleNode.textContent = `Fitted function after epoch ${k}`;
+    const f4 = (v) => v.toFixed(4);
+    const gap = s.valLoss - s.trainLoss;
+    const truth = s.rms === null ? "" : ` · RMS distance to the true function ${f4(s.rms)}`;
+    readout.dataset.status = s.status === "overfitting" ? "diverged" : s.status === "near its best" ? "converged" : "";
+    readout.innerHTML =
+      `<b>${s.status}</b> · λ = ${fmt(wd)}, p = ${fmt(p)}, epoch ${k} of ${E}: training loss ${f4(s.trainLoss)}, ` +
+      `validation loss ${f4(s.valLoss)} (gap ${gap >= 0 ? "+" : ""}${f4(gap)}) · lowest validation loss of this run ` +
+      `${f4(s.bestValLoss)} at epoch ${s.bestEpoch}${truth}`;
+    svg.setAttribute(
+      "aria-label",
+      `Left: training and validation loss against epoch on a log scale for weight decay ${fmt(wd)} and dropout ${fmt(p)}, ` +
+        `shown up to epoch ${k} of ${E}: training loss ${fmt(s.trainLoss, 3)}, validation loss ${fmt(s.valLoss, 3)}, ` +
+        `lowest validation loss ${fmt(s.bestValLoss, 3)} at epoch ${s.bestEpoch}. Right: the fitted function after epoch ${k} ` +
+        `over ${packed.x_train.length} training points and ${packed.x_val.length} validation points. Status: ${s.status}.`,
+    );
+    decay.value.textContent = fmt(wd);
+    drop.value.textContent = fmt(p);
+    epoch.value.textContent = String(k);
+  });
+  for (const name of ["weight_decay", "dropout", "epoch"]) model.on(`change:${name}`, redraw);
+  redraw();
+}
+
 // ---------------------------------------------------------------------------------------
 
 // One renderer per explorer kind. Each chapter's explorers add their own entry in a section
@@ -1340,6 +1462,7 @@ const RENDERERS = {
   outliers: renderOutliers,
   schedules: renderSchedules,
   batch_size: renderBatchSize,
+  regularization: renderRegularization,
 };
 
 function render({ model, el }) {
