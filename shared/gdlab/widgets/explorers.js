@@ -656,6 +656,21 @@ function choiceSlider(container, model, name, label, options) {
   return range;
 }
 
+/**
+ * Give each control of an explorer an id of its own. Every widget on a page may load its own
+ * copy of this module, so the counter behind control()'s ids restarts at 1 for each explorer;
+ * with two explorers on a page, a label would name the first explorer's control.
+ */
+function ownIds(controls) {
+  const prefix = `downhill-${Math.random().toString(36).slice(2, 10)}`;
+  controls.querySelectorAll(".downhill-control").forEach((row, i) => {
+    const id = `${prefix}-${i}`;
+    row.querySelector("input, select").id = id;
+    row.querySelector("label").htmlFor = id;
+    row.querySelector("output").htmlFor = id;
+  });
+}
+
 function colours(model) {
   const palette = model.get("palette") ?? {};
   return { roles: palette.roles ?? PALETTE, sequence: palette.sequence ?? SEQUENCE };
@@ -758,6 +773,7 @@ function renderLossShapes(model, el_) {
   };
   for (const name of Object.keys(sliders)) bind(model, sliders[name].input, name, Number);
 
+  ownIds(controls);
   const svg = el("svg", { viewBox: "0 0 960 300", role: "img" });
   root.appendChild(svg);
   const lossP = panel(svg, { x: 0, y: 0, width: 320, height: 300, title: "Loss against the error", xlabel: "error e = ŷ − y", ylabel: "loss" });
@@ -885,6 +901,7 @@ function renderOutliers(model, el_) {
   bind(model, delta.input, "delta", Number);
   bind(model, steps.input, "steps", (v) => Math.round(Number(v)));
 
+  ownIds(controls);
   const svg = el("svg", { viewBox: "0 0 900 320", role: "img" });
   root.appendChild(svg);
   const fitP = panel(svg, { x: 0, y: 0, width: 600, height: 320, title: "", xlabel: "x", ylabel: "y" });
@@ -944,7 +961,7 @@ function renderOutliers(model, el_) {
     for (const t of [...barP.ticks.querySelectorAll("text")]) if (t.getAttribute("text-anchor") === "end") t.remove();
     const worst = names[errors.map(Math.abs).indexOf(Math.max(...errors.map(Math.abs)))];
     const parts = names.map((n, i) => `${n} ${fits[i][0].toFixed(3)} (${errors[i] >= 0 ? "+" : ""}${errors[i].toFixed(3)})`);
-    readout.innerHTML = `True slope ${table.slope.toFixed(1)}. Fitted slope (error): ${parts.join(" · ")}. Pulled most: <b>${worst}</b>.`;
+    readout.innerHTML = `True slope ${table.slope.toFixed(1)}. Fitted slope after ${model.get("steps")} steps (error): ${parts.join(" · ")}. Pulled most: <b>${worst}</b>.`;
     svg.setAttribute(
       "aria-label",
       `Left: ${x.length} points around the line y = 2x + 1, ${k} of them shifted up by ${s.toFixed(0)}, with the ` +
@@ -1106,6 +1123,7 @@ function renderSchedules(model, el_) {
     if (!spec.log) bind(model, params[name].input, name, (v) => (spec.int ? Math.round(Number(v)) : Number(v)));
   }
 
+  ownIds(controls);
   const svg = el("svg", { viewBox: "0 0 760 300", role: "img" });
   root.appendChild(svg);
   const p = panel(svg, { x: 0, y: 0, width: 760, height: 300, title: "", xlabel: "step t", ylabel: "learning rate lr(t)" });
@@ -1144,7 +1162,9 @@ function renderSchedules(model, el_) {
     p.titleNode.textContent = `${name}: lr(t) for t = 0 … ${last}${logScale ? " (axis: log₁₀ lr)" : ""}`;
     curve.setAttribute("points", points(p, rates.map((_, t) => t), ys));
     readout.dataset.status = "";
-    readout.innerHTML = `<b>${name}</b> · lr(0) = ${fmt(rates[0], 4)}, largest ${fmt(high, 4)} at t = ${peak}, smallest ${fmt(low, 4)}, lr(${last}) = ${fmt(rates[last], 4)} · ${logScale ? "log-scale" : "linear"} rate axis`;
+    const args = Object.entries(table.schedules[name].args).map(([arg, n]) => `${arg}=${fmt(n === "eta_min" ? settings.eta_min * settings.lr : settings[n], 4)}`);
+    const call = `${name}(${table.schedules[name].rate}=${fmt(settings.lr, 4)}, ${args.join(", ")})`;
+    readout.innerHTML = `<b>${name}</b> · ${call}: lr(0) = ${fmt(rates[0], 4)}, largest ${fmt(high, 4)} at t = ${peak}, smallest ${fmt(low, 4)}, lr(${last}) = ${fmt(rates[last], 4)} · ${logScale ? "log-scale" : "linear"} rate axis, steps 0 … ${model.get("steps")} shown`;
     svg.setAttribute(
       "aria-label",
       `The learning rate of the ${name} schedule for steps 0 to ${last}${logScale ? " on a log scale" : ""}: it starts at ${fmt(rates[0], 3)}, peaks at ${fmt(high, 3)} at step ${peak} and ends at ${fmt(rates[last], 3)}.`,
@@ -1236,6 +1256,7 @@ function renderBatchSize(model, el_) {
   bind(model, seed.input, "seed", (v) => Math.round(Number(v)));
   bind(model, epochs.input, "epochs", (v) => Math.round(Number(v)));
 
+  ownIds(controls);
   const svg = el("svg", { viewBox: "0 0 820 340", role: "img" });
   root.appendChild(svg);
   const map = panel(svg, { x: 0, y: 0, width: 410, height: 340, title: "Path of (w₁, w₂) on the loss contours", xlabel: "w₁", ylabel: "w₂" });
@@ -1385,6 +1406,7 @@ function renderRegularization(model, el_) {
   const epoch = slider(controls, "Epoch", { min: 1, max: E, step: 1, value: model.get("epoch") });
   bind(model, epoch.input, "epoch", (v) => Math.round(Number(v)));
 
+  ownIds(controls);
   const svg = el("svg", { viewBox: "0 0 820 340", role: "img" });
   root.appendChild(svg);
   const lossP = panel(svg, { x: 0, y: 0, width: 410, height: 340, title: "", xlabel: "epoch", ylabel: "log₁₀ MSE" });
