@@ -137,6 +137,9 @@ def test_each_schedule_names_the_settings_it_uses_and_their_defaults_are_gdlabs(
     assert all(spec["label"].strip() for spec in SETTINGS.values())
     explorer = ScheduleExplorer()
     assert explorer.table == {"schedules": TABLE, "settings": SETTINGS}
+    assert {name: getattr(explorer, name) for name in SETTINGS} == {
+        name: spec["default"] for name, spec in SETTINGS.items()
+    }
     assert set(explorer.url_traits) == {"schedule", "lr", "steps", "log_scale", *SETTINGS}
 
 

@@ -98,7 +98,19 @@ class ScheduleExplorer(BrowserExplorer):
     schedule = traitlets.Unicode("warmup_cosine").tag(sync=True)
     log_scale = traitlets.Bool(False).tag(sync=True)
     table = traitlets.Dict().tag(sync=True)
-    locals().update({name: _setting_trait(spec) for name, spec in SETTINGS.items()})
+    # One trait per entry of SETTINGS (a test checks that the two lists agree).
+    step_size = _setting_trait(SETTINGS["step_size"])
+    gamma = _setting_trait(SETTINGS["gamma"])
+    decay = _setting_trait(SETTINGS["decay"])
+    T_max = _setting_trait(SETTINGS["T_max"])
+    T_0 = _setting_trait(SETTINGS["T_0"])
+    T_mult = _setting_trait(SETTINGS["T_mult"])
+    warmup_steps = _setting_trait(SETTINGS["warmup_steps"])
+    total_steps = _setting_trait(SETTINGS["total_steps"])
+    pct_start = _setting_trait(SETTINGS["pct_start"])
+    div_factor = _setting_trait(SETTINGS["div_factor"])
+    final_div_factor = _setting_trait(SETTINGS["final_div_factor"])
+    eta_min = _setting_trait(SETTINGS["eta_min"])
 
     def __init__(self, schedule="warmup_cosine", lr=0.1, steps=100, **kwargs):
         table = {"schedules": TABLE, "settings": SETTINGS}
