@@ -114,6 +114,86 @@ def bench_browser(html):
     return entries
 
 
+# Chapters 01, 03, 04 and 08's explorers, which draw in the browser: (label, page, the
+# explorer's aria-label, the slider moved). Each slider is moved 60 times from the keyboard.
+STATIC_EXPLORERS = [
+    ("01 loss shapes, δ", "chapters/01_loss_shapes.html", "Loss shapes explorer", "Huber δ"),
+    (
+        "01 outliers, shift (refits three lines)",
+        "chapters/01_loss_shapes.html",
+        "Outlier explorer",
+        "Outlier shift (y units)",
+    ),
+    ("01 outliers, 1000 steps, count", "chapters/01_loss_shapes.html", "Outlier explorer", "Outliers"),
+    (
+        "03 schedules, learning rate",
+        "chapters/03_learning_rate.html",
+        "Learning-rate schedule explorer",
+        "Learning rate α (log scale)",
+    ),
+    ("04 batch size, B (40 epochs)", "chapters/04_gd_variants.html", "Batch-size explorer", "Batch size B"),
+    (
+        "08 regularization, weight decay",
+        "chapters/08_regularization.html",
+        "Regularization explorer",
+        "Weight decay λ",
+    ),
+    ("08 regularization, epoch", "chapters/08_regularization.html", "Regularization explorer", "Epoch"),
+]
+
+
+def bench_static_explorers(html):
+    """Control change to redrawn figure, inside chromium, for chapters 01, 03, 04 and 08."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+    from test_browser import CHROMIUM, FLAGS, _Quiet
+
+    if not Path(CHROMIUM).exists():
+        return [{"name": "static explorers (chromium missing)", "median": None, "unit": "s", "target": 0.016}]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=html))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    site = f"http://127.0.0.1:{server.server_address[1]}"
+    entries = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        for label, path, name, control in STATIC_EXPLORERS:
+            page = browser.new_page()
+            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(site) else r.abort())
+            page.goto(f"{site}/{path}")
+            explorer = page.locator(f'.downhill-explorer[aria-label="{name}"]')
+            explorer.locator(".downhill-readout").filter(has_text=" ").wait_for()
+            heavy = {
+                "Outlier explorer": ("Gradient-descent steps", 1000),
+                "Batch-size explorer": ("Epochs", 40),
+            }
+            if name in heavy:  # the costliest setting of the other controls
+                other, value = heavy[name]
+                explorer.get_by_role("slider", name=other, exact=True).evaluate(
+                    "(s, v) => { s.value = v; s.dispatchEvent(new Event('input', {bubbles: true})); }", value
+                )
+            page.evaluate("globalThis.__downhillTimings = []")
+            slider = explorer.get_by_role("slider", name=control, exact=True)
+            slider.focus()
+            for i in range(60):  # arrow keys, as a reader would move the slider
+                page.keyboard.press("ArrowLeft" if i % 20 < 10 else "ArrowRight")
+            timings = page.evaluate("globalThis.__downhillTimings")
+            entries.append(
+                {
+                    "name": f"{label} redraw in the browser ({len(timings)} changes)",
+                    "median": statistics.median(timings) / 1000,
+                    "unit": "s",
+                    "target": 0.016,
+                }
+            )
+            page.close()
+        browser.close()
+    server.shutdown()
+    return entries
+
+
 def page_weights(html):
     """Each chapter page's HTML plus the images it shows, in kilobytes."""
     import re
@@ -140,55 +220,10 @@ def _widget(module_name, class_name, *args, **kwargs):
     return getattr(importlib.import_module(module_name), class_name)(*args, **kwargs)
 
 
-@functools.cache
-def _regularization_explorer():
-    """Chapter 08's explorer over a grid the size of the chapter's: 4 decays x 3 dropout
-    rates, 300 epochs each (a smaller network and data set: the redraw does not depend on them)."""
-    import numpy as np
-    import torch
-
-    from gdlab import data
-    from gdlab.widgets.regularization import RegularizationExplorer, precompute_grid
-
-    def make_mlp(dropout=0.0, hidden=32):
-        layers = [torch.nn.Linear(1, hidden), torch.nn.Tanh()]
-        layers += [torch.nn.Dropout(dropout)] if dropout else []
-        return torch.nn.Sequential(*layers, torch.nn.Linear(hidden, 1))
-
-    def pair(regression):
-        X = torch.as_tensor(regression.X, dtype=torch.float32)
-        return X, torch.as_tensor(regression.y, dtype=torch.float32).unsqueeze(1)
-
-    train, val = (
-        pair(data.polynomial(n=15, noise=0.3, seed=0)),
-        pair(data.polynomial(n=100, noise=0.3, seed=1)),
-    )
-    grid = precompute_grid(make_mlp, train, val, np.linspace(-1, 1, 101), epochs=300)
-    return RegularizationExplorer(grid)
-
-
 # Explorers that redraw in Python (ipywidgets + Matplotlib): (label, how to build it, control).
 # Each control is moved across its range 30 times; the median update must stay under 100 ms.
 PYTHON_WIDGETS = [
-    ("01 loss shapes, δ", lambda: _widget("gdlab.widgets.loss_shapes", "LossShapesExplorer"), "delta"),
-    ("01 loss shapes, γ", lambda: _widget("gdlab.widgets.loss_shapes", "LossShapesExplorer"), "gamma"),
-    (
-        "01 outliers, shift (refits three lines)",
-        lambda: _widget("gdlab.widgets.loss_shapes", "OutlierExplorer"),
-        "shift",
-    ),
-    (
-        "03 schedules, learning rate",
-        lambda: _widget("gdlab.widgets.learning_rate", "ScheduleExplorer"),
-        "lr",
-    ),
-    (
-        "04 batch size (noisy path)",
-        lambda: _widget("gdlab.widgets.batch_size", "BatchSizeExplorer"),
-        "batch_size",
-    ),
-    ("08 regularization, weight decay", _regularization_explorer, "weight_decay"),
-    ("08 regularization, epoch", _regularization_explorer, "epoch"),
+    # (chapters 01, 03, 04 and 08 now draw in the browser: see bench_static_explorers)
 ]
 
 
@@ -363,6 +398,7 @@ def main():
     entries = [
         bench_import(),
         *bench_browser(html),
+        *bench_static_explorers(html),
         *bench_python_widgets(),
         *bench_landscape_slice(),
         *bench_chapters(),

@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 
 from gdlab.widgets import CurveExplorer, LandscapeExplorer, OptimizerRace, RegimeExplorer
+from gdlab.widgets.batch_size import BatchSizeExplorer
+from gdlab.widgets.learning_rate import ScheduleExplorer
+from gdlab.widgets.loss_shapes import LossShapesExplorer, OutlierExplorer
 
 
 def test_curve_explorer_opens_on_the_valley_walk_of_chapter_02():
@@ -75,38 +78,6 @@ def test_bad_settings_are_refused_with_a_clear_error(make, match):
 # tests/test_colab.py runs this file again with Colab's ipywidgets 7.7.1.
 
 
-def _loss_shapes():
-    from gdlab.widgets.loss_shapes import LossShapesExplorer
-
-    explorer = LossShapesExplorer(error=2.0, delta=1.0)
-    explorer.delta.value = 3.0
-    return explorer.widget, explorer.readout, "value", "Huber(δ = 3.00) 2.000"
-
-
-def _outliers():
-    from gdlab.widgets.loss_shapes import OutlierExplorer
-
-    explorer = OutlierExplorer(count=4, shift=20.0)
-    explorer.count.value = 6
-    return explorer.widget, explorer.figure_view, "value", "6 of them shifted up by 20"
-
-
-def _schedules():
-    from gdlab.widgets.learning_rate import ScheduleExplorer
-
-    explorer = ScheduleExplorer(schedule="step")
-    explorer.schedule.value = "cosine"
-    return explorer.widget, explorer.readout, "value", "<b>cosine</b>"
-
-
-def _batch_size():
-    from gdlab.widgets.batch_size import BatchSizeExplorer
-
-    explorer = BatchSizeExplorer(batch_size=16, epochs=2)
-    explorer.batch_size.value = 64
-    return explorer.widget, explorer.figure_view, "value", "batch size 64"
-
-
 def _dashboard():
     from gdlab.curves import History
     from gdlab.widgets.dashboard import TrainingDashboard
@@ -130,7 +101,8 @@ def _regularization():
     import torch
 
     from gdlab import data
-    from gdlab.widgets.regularization import RegularizationExplorer, precompute_grid
+    from gdlab.regularization import precompute_grid
+    from gdlab.widgets.regularization import RegularizationExplorer
 
     def pair(regression):
         x = torch.as_tensor(regression.X, dtype=torch.float32)
@@ -146,8 +118,8 @@ def _regularization():
         epochs=3,
     )
     explorer = RegularizationExplorer(grid)
-    explorer.weight_decay.value = 1.0
-    return explorer.widget, explorer.readout, "value", "λ = 1, p = 0"
+    explorer.weight_decay = 1.0
+    return explorer, explorer, "weight_decay", 1.0
 
 
 def _explorer(make, trait, value):
@@ -160,10 +132,10 @@ def _explorer(make, trait, value):
 
 
 WIDGETS = {
-    "LossShapesExplorer": _loss_shapes,
-    "OutlierExplorer": _outliers,
-    "ScheduleExplorer": _schedules,
-    "BatchSizeExplorer": _batch_size,
+    "LossShapesExplorer": _explorer(LossShapesExplorer, "delta", 3.0),
+    "OutlierExplorer": _explorer(OutlierExplorer, "count", 6),
+    "ScheduleExplorer": _explorer(ScheduleExplorer, "schedule", "cosine"),
+    "BatchSizeExplorer": _explorer(BatchSizeExplorer, "batch_size", 64),
     "TrainingDashboard": _dashboard,
     "LiveTraining": _live_training,
     "RegularizationExplorer": _regularization,

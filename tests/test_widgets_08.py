@@ -1,23 +1,17 @@
-"""The regularization explorer of chapter 08, driven headless: set a control, read the stored run."""
+"""Chapter 08's recorded runs (gdlab.regularization) and the explorer that browses them, driven
+headless: set a trait, read the stored run. What the page carries and draws is checked in
+test_explorers_js_static.py and test_browser_static_explorers.py."""
 
-import base64
-import io
-import re
+import json
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from gdlab import data
+from gdlab.regularization import RegularizationGrid, precompute_grid, record_run, status
 from gdlab.training import evaluate
-from gdlab.widgets.regularization import (
-    RegularizationExplorer,
-    RegularizationGrid,
-    precompute_grid,
-    record_run,
-    status,
-)
+from gdlab.widgets.regularization import RegularizationExplorer, decode_grid, encode_grid
 
 torch.set_num_threads(1)  # small models run fastest on one thread
 
@@ -65,15 +59,6 @@ def grid(task):
         seed=0,
         true_curve=true_curve,
     )
-
-
-def alt_text(explorer):
-    return re.search(r'alt="([^"]+)"', explorer.figure_view.value).group(1)
-
-
-def image(explorer):
-    encoded = re.search(r'src="data:image/png;base64,([^"]+)"', explorer.figure_view.value).group(1)
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(encoded))))
 
 
 def test_grid_holds_one_curve_per_epoch_and_one_fitted_function_per_epoch(grid):
@@ -136,35 +121,37 @@ def test_record_run_with_early_stopping_keeps_every_trained_epoch(task):
     assert restored == pytest.approx(run.val_loss[history.best_epoch - 1], rel=1e-6)
 
 
-def test_readout_quotes_the_stored_losses_of_the_chosen_run_and_epoch(grid):
+def test_state_holds_the_stored_numbers_of_the_chosen_run_and_epoch(grid):
     explorer = RegularizationExplorer(grid)
     for weight_decay, dropout, epoch in [(0.0, 0.0, EPOCHS), (1.0, 0.0, 7), (1.0, 0.2, 1), (0.0, 0.2, 23)]:
-        explorer.weight_decay.value = weight_decay
-        explorer.dropout.value = dropout
-        explorer.epoch.value = epoch
+        explorer.weight_decay = weight_decay
+        explorer.dropout = dropout
+        explorer.epoch = epoch
         i, j = grid.index(weight_decay, dropout)
-        train, val = grid.train_loss[i, j, epoch - 1], grid.val_loss[i, j, epoch - 1]
         state = explorer.state
-        assert state["train_loss"] == train and state["val_loss"] == val
+        assert state["train_loss"] == grid.train_loss[i, j, epoch - 1]
+        assert state["val_loss"] == grid.val_loss[i, j, epoch - 1]
         assert state["best_epoch"] == int(np.argmin(grid.val_loss[i, j])) + 1
-        readout = explorer.readout.value
-        assert f"training loss {train:.4f}" in readout and f"validation loss {val:.4f}" in readout
-        assert f"epoch {epoch} of {EPOCHS}" in readout and f"λ = {weight_decay:g}, p = {dropout:g}" in readout
+        assert np.array_equal(state["prediction"], grid.predictions[i, j, epoch - 1])
         rms = np.sqrt(np.mean((grid.predictions[i, j, epoch - 1] - grid.true_curve) ** 2))
-        assert f"RMS distance to the true function {rms:.4f}" in readout
-        assert state["status"] == status(grid.val_loss[i, j], epoch) and state["status"] in readout
+        assert state["rms_to_truth"] == rms
+        assert state["status"] == status(grid.val_loss[i, j], epoch)
 
 
-def test_epoch_slider_selects_a_prefix_of_the_stored_curves(grid):
-    explorer = RegularizationExplorer(grid, weight_decay=1.0, dropout=0.2)
-    i, j = grid.index(1.0, 0.2)
-    for epoch in (1, 12, EPOCHS):
-        explorer.epoch.value = epoch
-        assert np.array_equal(explorer._val.get_ydata(), grid.val_loss[i, j, :epoch])
-        assert np.array_equal(explorer._train.get_xdata(), np.arange(1, epoch + 1))
-        assert np.array_equal(explorer._train_all.get_ydata(), grid.train_loss[i, j])  # the whole run, faint
-        assert np.array_equal(explorer._fit.get_ydata(), grid.predictions[i, j, epoch - 1])
-        assert list(explorer._now.get_xdata()) == [epoch, epoch]
+def test_the_page_carries_every_epoch_of_every_run_to_four_significant_digits(grid):
+    packed = RegularizationExplorer(grid).runs
+    decoded = decode_grid(packed)
+    for name in ("train_loss", "val_loss"):
+        assert decoded[name].shape == grid.train_loss.shape
+        np.testing.assert_allclose(decoded[name], getattr(grid, name), rtol=1e-4)
+    kept = grid.predictions[..., 2::5]
+    assert decoded["predictions"].shape == kept.shape
+    step = np.ptp(kept) / 65535
+    assert np.abs(decoded["predictions"] - kept).max() <= step / 2 + 1e-12
+    assert packed["x"] == np.round(grid.x_grid[2::5], 4).tolist()
+    codes = [status(grid.val_loss[i, j], k) for i in range(2) for j in range(2) for k in range(1, EPOCHS + 1)]
+    assert [packed["statuses"][int(c)] for c in packed["status"]] == codes
+    assert len(json.dumps(packed)) < 2.5 * (decoded["predictions"].size + 2 * grid.train_loss.size) + 20000
 
 
 def test_status_names_where_an_epoch_stands_on_the_validation_curve():
@@ -180,39 +167,19 @@ def test_status_names_where_an_epoch_stands_on_the_validation_curve():
         status(curve, 6)
 
 
-def test_every_control_has_a_visible_label_and_the_figure_has_alt_text(grid):
+def test_settings_are_traits_a_link_reproduces(grid):
     explorer = RegularizationExplorer(grid, weight_decay=1.0, dropout=0.2, epoch=9)
-    for control in (explorer.weight_decay, explorer.dropout, explorer.epoch):
-        assert control.description.strip()
-    assert [value for _, value in explorer.weight_decay.options] == list(WEIGHT_DECAYS)
-    assert (explorer.epoch.min, explorer.epoch.max) == (1, EPOCHS)
-    assert 'role="status"' in explorer.readout.value
-    alt = alt_text(explorer)
-    assert "weight decay 1" in alt and "dropout 0.2" in alt and "epoch 9 of 40" in alt
-    assert f"Status: {explorer.state['status']}" in alt
-
-
-def test_artists_are_updated_in_place_and_the_background_leaves_no_trace(grid):
-    explorer = RegularizationExplorer(grid)
-    lines = (explorer._train, explorer._val, explorer._fit)
-    first = image(explorer)
-    assert first.shape[:2] == (288, 720)  # 9 x 3.6 inches at 80 dpi
-    explorer.weight_decay.value = 1.0
-    explorer.epoch.value = 5
-    changed = image(explorer)
-    assert (explorer._train, explorer._val, explorer._fit) == lines
-    moved = np.any(first != changed, axis=2)
-    assert moved[:, :360].any() and moved[:, 360:].any()  # both panels changed
-    explorer.weight_decay.value = 0.0
-    explorer.epoch.value = EPOCHS
-    assert np.array_equal(image(explorer), first)
+    assert (explorer.kind, explorer.url_traits) == ("regularization", ["weight_decay", "dropout", "epoch"])
+    assert (explorer.weight_decay, explorer.dropout, explorer.epoch) == (1.0, 0.2, 9)
+    assert explorer.runs["weight_decays"] == list(WEIGHT_DECAYS) and explorer.runs["epochs"] == EPOCHS
+    assert explorer.runs == encode_grid(grid)
 
 
 def test_without_a_true_curve_the_readout_leaves_out_the_distance(task):
     train, val, x_grid, _ = task
     grid = precompute_grid(make_mlp, train, val, x_grid, weight_decays=(0.0,), dropouts=(0.0,), epochs=3)
     explorer = RegularizationExplorer(grid)
-    assert explorer.state["rms_to_truth"] is None and "RMS" not in explorer.readout.value
+    assert explorer.state["rms_to_truth"] is None and explorer.runs["rms_to_truth"] is None
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,23 @@
-"""Turning a Matplotlib figure into an accessible image for a widget."""
+"""What the explorers of chapters 01, 03, 04 and 08 share, and one Matplotlib helper.
+
+:class:`BrowserExplorer` is the base of the explorers that draw in the browser: an
+:class:`~gdlab.widgets.live._Explorer` (one ES module, ``explorers.js``, one renderer per
+``kind``) that also hands the browser the course's palette and the names of the settings a
+link should reproduce. :func:`png_html` turns a Matplotlib figure into an ``<img>`` tag with
+alt text, for the widgets that still draw in Python.
+"""
 
 import base64
 import html
 import io
 
+import traitlets
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from PIL import Image
 
-__all__ = ["Blitted", "canvas_html", "png_html"]
+from ..plotting import PALETTE, SEQUENCE
+from .live import _Explorer
+
+__all__ = ["BrowserExplorer", "png_html"]
 
 
 def png_html(figure, alt):
@@ -19,41 +29,21 @@ def png_html(figure, alt):
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" style="max-width:100%">'
 
 
-def canvas_html(canvas, alt):
-    """What an Agg canvas shows now, as an ``<img>`` tag with alt text (no redraw)."""
-    width, height = canvas.get_width_height(physical=True)
-    image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-    buffer = io.BytesIO()
-    image.save(buffer, format="png", compress_level=1)
-    data_url = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data_url}" alt="{html.escape(alt)}" style="max-width:100%">'
+class BrowserExplorer(_Explorer):
+    """An explorer whose figure and readout are computed and drawn in the browser.
 
-
-class Blitted:
-    """Render a figure whose axes, ticks and legends stay put while a few artists move.
-
-    The static part is drawn once and kept as a bitmap; each update pastes it back and draws
-    only the moving artists on top (matplotlib's blitting), then encodes the PNG as
-    :func:`png_html` does. Call :meth:`invalidate` after changing anything static (limits).
+    Subclasses name their renderer (``KIND``) and the settings a link reproduces
+    (``URL_TRAITS``); every setting is a synced trait, so ``explorer.delta = 2.0`` moves
+    the view as the slider would, and reading it back gives what the page shows.
     """
 
-    def __init__(self, figure, artists):
-        self.figure = figure
-        self.artists = list(artists)
-        for artist in self.artists:
-            artist.set_animated(True)  # left out of the full draw, drawn on top each time
-        self.canvas = FigureCanvasAgg(figure)
-        self._background = None
+    KIND = ""
+    URL_TRAITS = ()
+    palette = traitlets.Dict().tag(sync=True)  # gdlab.plotting's colours, by role and in sequence
+    url_traits = traitlets.List(traitlets.Unicode()).tag(sync=True)
 
-    def invalidate(self):
-        self._background = None
-
-    def png_html(self, alt):
-        if self._background is None:
-            self.canvas.draw()
-            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-        else:
-            self.canvas.restore_region(self._background)
-        for artist in self.artists:
-            self.figure.draw_artist(artist)
-        return canvas_html(self.canvas, alt)
+    def __init__(self, **kwargs):
+        kwargs.setdefault("palette", {"roles": dict(PALETTE), "sequence": list(SEQUENCE)})
+        kwargs.setdefault("url_traits", list(self.URL_TRAITS))
+        super().__init__(**kwargs)
+        self.set_trait("kind", self.KIND)

@@ -631,6 +631,846 @@ function renderSurface(model, el_, { race }) {
   redraw();
 }
 
+// ---- chapters 01, 03, 04 and 08: helpers of their explorers ----
+// (Next to the shared helpers above, not changing them: a checkbox, a log-scale slider,
+// a legend, the palette handed over by Python.)
+
+function checkbox(container, label, value) {
+  const input = document.createElement("input");
+  input.type = "checkbox";
+  input.checked = value;
+  return control(container, label, input);
+}
+
+/** A slider over log10 of a setting (the setting itself stays in natural units). */
+function logSlider(container, model, name, label, { min, max, step }) {
+  const range = slider(container, label, { min, max, step, value: Math.log10(model.get(name)) });
+  bind(model, range.input, name, (v) => Number((10 ** Number(v)).toPrecision(6)), (v) => Math.log10(v).toFixed(3));
+  return range;
+}
+
+/** A slider over a list of allowed values (the index moves, the value is synced). */
+function choiceSlider(container, model, name, label, options) {
+  const range = slider(container, label, { min: 0, max: options.length - 1, step: 1, value: Math.max(0, options.indexOf(model.get(name))) });
+  bind(model, range.input, name, (v) => options[Number(v)], (v) => Math.max(0, options.indexOf(v)));
+  return range;
+}
+
+/**
+ * Give each control of an explorer an id of its own. Every widget on a page may load its own
+ * copy of this module, so the counter behind control()'s ids restarts at 1 for each explorer;
+ * with two explorers on a page, a label would name the first explorer's control.
+ */
+function ownIds(controls) {
+  const prefix = `downhill-${Math.random().toString(36).slice(2, 10)}`;
+  controls.querySelectorAll(".downhill-control").forEach((row, i) => {
+    const id = `${prefix}-${i}`;
+    row.querySelector("input, select").id = id;
+    row.querySelector("label").htmlFor = id;
+    row.querySelector("output").htmlFor = id;
+  });
+}
+
+function colours(model) {
+  const palette = model.get("palette") ?? {};
+  return { roles: palette.roles ?? PALETTE, sequence: palette.sequence ?? SEQUENCE };
+}
+
+function legend(p, entries, { x = 8, y = 14 } = {}) {
+  const g = el("g", { "font-size": 10 }, p.g);
+  entries.forEach(([label, colour], i) => {
+    const row = el("g", { transform: `translate(${p.m.left + x},${p.m.top + y + 13 * i})` }, g);
+    el("line", { x1: 0, x2: 14, y1: -3, y2: -3, stroke: colour, "stroke-width": 2 }, row);
+    const t = el("text", { x: 18, y: 0 }, row);
+    t.textContent = label;
+  });
+  return g;
+}
+
+function line(p, parent, attrs) {
+  return el("line", attrs, parent);
+}
+
+function setLine(node, p, [x1, y1], [x2, y2]) {
+  node.setAttribute("x1", p.sx(x1));
+  node.setAttribute("y1", p.sy(y1));
+  node.setAttribute("x2", p.sx(x2));
+  node.setAttribute("y2", p.sy(y2));
+}
+
+/** numpy.linspace(lo, hi, n): lo + i * step, the last point exactly hi. */
+export function linspace(lo, hi, n) {
+  const step = (hi - lo) / (n - 1);
+  const out = [];
+  for (let i = 0; i < n; i++) out.push(i * step + lo);
+  if (n > 1) out[n - 1] = hi;
+  return out;
+}
+
+// ---- 01 loss shapes ----
+
+// numpy.logaddexp, in the same steps.
+function logaddexp(x, y) {
+  if (x === y) return x + Math.LN2;
+  const d = x - y;
+  return d > 0 ? x + Math.log1p(Math.exp(-d)) : y + Math.log1p(Math.exp(d));
+}
+
+/** MSE, MAE and Huber(δ) of an error e = ŷ − y, each as [value, dloss/dŷ] (gdlab.losses). */
+export function regressionLosses(e, delta) {
+  const a = Math.abs(e);
+  return {
+    MSE: [e ** 2, 2 * e],
+    MAE: [a, Math.sign(e)],
+    Huber: [a <= delta ? 0.5 * e ** 2 : delta * (a - 0.5 * delta), Math.min(Math.max(e, -delta), delta)],
+  };
+}
+
+/** Binary cross-entropy and focal loss (α off) at the probability p of the true class. */
+export function classificationLosses(p, gamma) {
+  const logit = Math.log(p) - Math.log1p(-p);
+  const logPt = -logaddexp(0, -logit);
+  const q = Math.exp(-logaddexp(0, logit)); // 1 − p_t, computed as gdlab.losses does
+  const pt = Math.exp(logPt);
+  const clipped = Math.min(Math.max(p, 1e-12), 1 - 1e-12);
+  return {
+    bce: [-(1 * Math.log(clipped) + 0 * Math.log1p(-clipped)), (clipped - 1) / (clipped * (1 - clipped))],
+    focal: [-1 * q ** gamma * logPt, gamma * pt * q ** gamma * logPt - q ** (gamma + 1)],
+    factor: (1 - p) ** gamma,
+  };
+}
+
+/** Everything the loss-shapes explorer draws and reads out (LossShapesExplorer.compute). */
+export function lossShapes({ error, delta, p_t, gamma }, grids) {
+  const errors = linspace(...grids.errors);
+  const probs = linspace(...grids.p_t);
+  const values = { MSE: [], MAE: [], Huber: [] };
+  const grads = { MSE: [], MAE: [], Huber: [] };
+  for (const e of errors) {
+    for (const [name, [v, g]] of Object.entries(regressionLosses(e, delta))) {
+      values[name].push(v);
+      grads[name].push(g);
+    }
+  }
+  const focal = probs.map((p) => classificationLosses(p, gamma).focal[0]);
+  const bce = probs.map((p) => classificationLosses(p, 0).bce[0]);
+  const at = regressionLosses(error, delta);
+  const cls = classificationLosses(p_t, gamma);
+  const readings = { mse: at.MSE, mae: at.MAE, huber: at.Huber, bce: cls.bce, focal: cls.focal, factor: cls.factor };
+  return { errors, probs, values, grads, focal, bce, readings };
+}
+
+function renderLossShapes(model, el_) {
+  const { root, controls, readout } = frame(el_, "Loss shapes explorer");
+  const { roles, sequence } = colours(model);
+  const names = ["MSE", "MAE", "Huber"];
+  const colour = Object.fromEntries(names.map((n, i) => [n, sequence[i]]));
+  const sliders = {
+    error: slider(controls, "Error e = ŷ − y", { min: -4, max: 4, step: 0.05, value: model.get("error") }),
+    delta: slider(controls, "Huber δ", { min: 0.1, max: 4, step: 0.05, value: model.get("delta") }),
+    p_t: slider(controls, "Probability of the true class pₜ", { min: 0.01, max: 0.99, step: 0.01, value: model.get("p_t") }),
+    gamma: slider(controls, "Focal γ", { min: 0, max: 5, step: 0.1, value: model.get("gamma") }),
+  };
+  for (const name of Object.keys(sliders)) bind(model, sliders[name].input, name, Number);
+
+  ownIds(controls);
+  const svg = el("svg", { viewBox: "0 0 960 300", role: "img" });
+  root.appendChild(svg);
+  const lossP = panel(svg, { x: 0, y: 0, width: 320, height: 300, title: "Loss against the error", xlabel: "error e = ŷ − y", ylabel: "loss" });
+  const gradP = panel(svg, { x: 320, y: 0, width: 320, height: 300, title: "Gradient against the error", xlabel: "error e = ŷ − y", ylabel: "dloss/dŷ" });
+  const probP = panel(svg, { x: 640, y: 0, width: 320, height: 300, title: "", xlabel: "pₜ (probability of the true class)", ylabel: "loss" });
+  lossP.setLimits([-4, 4], [0, 8]);
+  gradP.setLimits([-4, 4], [-8.5, 8.5]);
+  probP.setLimits([0, 1], [0, 5.4]);
+  const deltaLines = [lossP, gradP].flatMap((p) =>
+    [0, 1].map(() => ({ p, node: line(p, p.plot, { stroke: roles.minimum, "stroke-dasharray": "2 3" }) })),
+  );
+  const curves = {};
+  const gradCurves = {};
+  const dots = {};
+  const gradDots = {};
+  for (const n of names) {
+    curves[n] = el("polyline", { fill: "none", stroke: colour[n], "stroke-width": 2 }, lossP.plot);
+    gradCurves[n] = el("polyline", { fill: "none", stroke: colour[n], "stroke-width": 2 }, gradP.plot);
+    dots[n] = el("circle", { r: 4.5, fill: colour[n] }, lossP.plot);
+    gradDots[n] = el("circle", { r: 4.5, fill: colour[n] }, gradP.plot);
+  }
+  const bceCurve = el("polyline", { fill: "none", stroke: roles.curve, "stroke-width": 2 }, probP.plot);
+  const focalCurve = el("polyline", { fill: "none", stroke: roles.path, "stroke-width": 2 }, probP.plot);
+  const bceDot = el("circle", { r: 4.5, fill: roles.curve }, probP.plot);
+  const focalDot = el("circle", { r: 4.5, fill: roles.path }, probP.plot);
+  legend(lossP, names.map((n) => [n, colour[n]]), { x: 100 });
+  legend(probP, [["cross-entropy", roles.curve], ["focal", roles.path]], { x: 150 });
+
+  const redraw = timed(() => {
+    const settings = Object.fromEntries(Object.keys(sliders).map((k) => [k, model.get(k)]));
+    const { error: e, delta, p_t: p, gamma } = settings;
+    const c = lossShapes(settings, model.get("grids"));
+    const r = c.readings;
+    for (const n of names) {
+      curves[n].setAttribute("points", points(lossP, c.errors, c.values[n]));
+      gradCurves[n].setAttribute("points", points(gradP, c.errors, c.grads[n]));
+      const key = n.toLowerCase();
+      dots[n].setAttribute("cx", lossP.sx(e));
+      dots[n].setAttribute("cy", lossP.sy(r[key][0]));
+      gradDots[n].setAttribute("cx", gradP.sx(e));
+      gradDots[n].setAttribute("cy", gradP.sy(r[key][1]));
+    }
+    deltaLines.forEach(({ p: pp, node }, i) => {
+      const x = i % 2 ? delta : -delta;
+      setLine(node, pp, [x, pp.ylim[0]], [x, pp.ylim[1]]);
+    });
+    bceCurve.setAttribute("points", points(probP, c.probs, c.bce));
+    focalCurve.setAttribute("points", points(probP, c.probs, c.focal));
+    bceDot.setAttribute("cx", probP.sx(p));
+    bceDot.setAttribute("cy", probP.sy(r.bce[0]));
+    focalDot.setAttribute("cx", probP.sx(p));
+    focalDot.setAttribute("cy", probP.sy(r.focal[0]));
+    probP.titleNode.textContent = `Cross-entropy vs focal (γ = ${gamma.toFixed(1)}, α off)`;
+
+    const f3 = (v) => v.toFixed(3);
+    const share = 100 * r.factor;
+    readout.innerHTML =
+      `At error e = ${e.toFixed(2)}: MSE ${f3(r.mse[0])} (gradient ${f3(r.mse[1])}) · ` +
+      `MAE ${f3(r.mae[0])} (gradient ${r.mae[1].toFixed(0)}) · ` +
+      `Huber(δ = ${delta.toFixed(2)}) ${f3(r.huber[0])} (gradient ${f3(r.huber[1])}).<br>` +
+      `At pₜ = ${p.toFixed(2)}: cross-entropy ${r.bce[0].toFixed(4)}, focal(γ = ${gamma.toFixed(1)}) ` +
+      `${fmt(r.focal[0], 4)}: the factor (1 − pₜ)^γ = ${fmt(r.factor, 4)} keeps ${fmt(share, 3)} % of it.`;
+    svg.setAttribute(
+      "aria-label",
+      `Left: MSE, MAE and Huber loss (delta ${delta.toFixed(2)}) against the error from -4 to 4, with ` +
+        `dots at error ${e.toFixed(2)}: MSE ${f3(r.mse[0])}, MAE ${f3(r.mae[0])}, Huber ${f3(r.huber[0])}. ` +
+        `Middle: their gradients; MSE's is a straight line 2e, MAE's jumps between -1 and +1, Huber's ` +
+        `follows e and is capped at plus or minus delta. Right: binary cross-entropy and focal loss with ` +
+        `gamma ${gamma.toFixed(1)} against the probability of the true class; at p_t = ${p.toFixed(2)} ` +
+        `they are ${r.bce[0].toFixed(4)} and ${fmt(r.focal[0], 4)}.`,
+    );
+    for (const [k, s] of Object.entries(sliders)) s.value.textContent = fmt(model.get(k), 3);
+  });
+  for (const name of Object.keys(sliders)) model.on(`change:${name}`, redraw);
+  redraw();
+}
+
+// ---- 01 outliers ----
+
+/** The targets of data.linear for `count` outliers shifted up by `shift` (from Python's table). */
+export function outlierTargets(table, count, shift) {
+  const y = table.y.slice();
+  const { index, noise } = table.shifted[count];
+  index.forEach((i, k) => {
+    y[i] = y[i] + (shift + noise[k]);
+  });
+  return y;
+}
+
+/** gdlab.fitting.fit_lines: w x + b under MSE, MAE and Huber(δ) by plain gradient descent from 0. */
+export function fitLines(x, y, delta, lr, steps) {
+  const n = x.length;
+  let params = [
+    [0, 0],
+    [0, 0],
+    [0, 0],
+  ];
+  const push = [(r) => 2 * r, (r) => Math.sign(r), (r) => Math.min(Math.max(r, -delta), delta)];
+  for (let s = 0; s < steps; s++) {
+    params = params.map(([w, b], k) => {
+      let gw = 0;
+      let gb = 0;
+      for (let i = 0; i < n; i++) {
+        const d = push[k](w * x[i] + b - y[i]) / n;
+        gw += d * x[i];
+        gb += d;
+      }
+      return [w - lr * gw, b - lr * gb];
+    });
+  }
+  return params;
+}
+
+function renderOutliers(model, el_) {
+  const { root, controls, readout } = frame(el_, "Outlier explorer");
+  const { roles, sequence } = colours(model);
+  const table = model.get("points");
+  const names = table.losses;
+  const count = slider(controls, "Outliers", { min: 0, max: table.shifted.length - 1, step: 1, value: model.get("count") });
+  const shift = slider(controls, "Outlier shift (y units)", { min: 0, max: 50, step: 1, value: model.get("shift") });
+  const delta = slider(controls, "Huber δ", { min: 0.2, max: 5, step: 0.1, value: model.get("delta") });
+  const steps = slider(controls, "Gradient-descent steps", { min: 10, max: 1000, step: 10, value: model.get("steps") });
+  bind(model, count.input, "count", (v) => Math.round(Number(v)));
+  bind(model, shift.input, "shift", Number);
+  bind(model, delta.input, "delta", Number);
+  bind(model, steps.input, "steps", (v) => Math.round(Number(v)));
+
+  ownIds(controls);
+  const svg = el("svg", { viewBox: "0 0 900 320", role: "img" });
+  root.appendChild(svg);
+  const fitP = panel(svg, { x: 0, y: 0, width: 600, height: 320, title: "", xlabel: "x", ylabel: "y" });
+  const barP = panel(svg, { x: 600, y: 0, width: 300, height: 320, title: "Slope error", xlabel: "fitted slope − true slope", ylabel: "" });
+  const dotsLayer = el("g", {}, fitP.plot);
+  const truth = line(fitP, fitP.plot, { stroke: "grey", "stroke-width": 1.5, "stroke-dasharray": "6 4" });
+  const fitted = Object.fromEntries(names.map((n, i) => [n, line(fitP, fitP.plot, { stroke: sequence[i], "stroke-width": 2 })]));
+  legend(fitP, [["true line", "grey"], ...names.map((n, i) => [n, sequence[i]])]);
+  const zero = line(barP, barP.plot, { stroke: roles.minimum });
+  const bars = names.map((n, i) => el("rect", { fill: sequence[i], height: 34 }, barP.plot));
+  const barLabels = names.map((n) => {
+    const t = el("text", { "font-size": 10, "text-anchor": "end" }, barP.g);
+    t.textContent = n;
+    return t;
+  });
+
+  const redraw = timed(() => {
+    const k = model.get("count");
+    const s = model.get("shift");
+    const d = model.get("delta");
+    const x = table.x;
+    const y = outlierTargets(table, k, s);
+    const fits = fitLines(x, y, d, table.lr, model.get("steps"));
+    const bad = new Set(table.shifted[k].index);
+    const lo = Math.min(-6, 10 * Math.floor((Math.min(...y) - 1) / 10));
+    const hi = Math.max(10, 10 * Math.ceil((Math.max(...y) + 1) / 10));
+    fitP.setLimits([-3, 3], [lo, hi]);
+    dotsLayer.replaceChildren();
+    x.forEach((xi, i) => {
+      const cx = fitP.sx(xi);
+      const cy = fitP.sy(y[i]);
+      if (bad.has(i)) {
+        el("path", { d: `M${cx - 4},${cy - 4}L${cx + 4},${cy + 4}M${cx - 4},${cy + 4}L${cx + 4},${cy - 4}`, stroke: roles.minimum, "stroke-width": 2.5 }, dotsLayer);
+      } else {
+        el("circle", { cx, cy, r: 3, fill: roles.curve, opacity: 0.7 }, dotsLayer);
+      }
+    });
+    setLine(truth, fitP, [-3, table.slope * -3 + table.intercept], [3, table.slope * 3 + table.intercept]);
+    names.forEach((n, i) => {
+      const [w, b] = fits[i];
+      setLine(fitted[n], fitP, [-3, w * -3 + b], [3, w * 3 + b]);
+    });
+    fitP.titleNode.textContent = `${k} outliers shifted up by ${s.toFixed(0)}; Huber δ = ${d.toFixed(1)}`;
+    const errors = fits.map(([w]) => w - table.slope);
+    const reach = Math.max(1, Math.ceil(Math.max(...errors.map(Math.abs)) + 0.05));
+    barP.setLimits([-reach, reach], [0, 3]);
+    setLine(zero, barP, [0, 0], [0, 3]);
+    errors.forEach((err, i) => {
+      const yMid = barP.sy(2.5 - i);
+      bars[i].setAttribute("x", Math.min(barP.sx(0), barP.sx(err)));
+      bars[i].setAttribute("width", Math.abs(barP.sx(err) - barP.sx(0)));
+      bars[i].setAttribute("y", yMid - 17);
+      barLabels[i].setAttribute("x", barP.m.left - 4);
+      barLabels[i].setAttribute("y", yMid + 3);
+    });
+    // The bar panel's y axis is the three losses, not numbers.
+    for (const t of [...barP.ticks.querySelectorAll("text")]) if (t.getAttribute("text-anchor") === "end") t.remove();
+    const worst = names[errors.map(Math.abs).indexOf(Math.max(...errors.map(Math.abs)))];
+    const parts = names.map((n, i) => `${n} ${fits[i][0].toFixed(3)} (${errors[i] >= 0 ? "+" : ""}${errors[i].toFixed(3)})`);
+    readout.innerHTML = `True slope ${table.slope.toFixed(1)}. Fitted slope after ${model.get("steps")} steps (error): ${parts.join(" · ")}. Pulled most: <b>${worst}</b>.`;
+    svg.setAttribute(
+      "aria-label",
+      `Left: ${x.length} points around the line y = 2x + 1, ${k} of them shifted up by ${s.toFixed(0)}, with the ` +
+        `lines fitted under ${names.map((n, i) => `${n} (slope ${fits[i][0].toFixed(2)})`).join(", ")} by ` +
+        `${model.get("steps")} gradient-descent steps. Right: each fitted slope minus the true slope 2, as bars; the largest is ${worst}'s.`,
+    );
+    count.value.textContent = String(k);
+    shift.value.textContent = s.toFixed(0);
+    delta.value.textContent = d.toFixed(1);
+    steps.value.textContent = String(model.get("steps"));
+  });
+  for (const name of ["count", "shift", "delta", "steps"]) model.on(`change:${name}`, redraw);
+  redraw();
+}
+
+// ---- 03 schedules ----
+
+const cosineBetween = (start, end, fraction) => end + ((start - end) * (1 + Math.cos(Math.PI * fraction))) / 2;
+const isInt = (v) => Number.isInteger(v);
+const gFormat = (v) => String(Number(v.toPrecision(6)));
+
+function checkRate(lr, name = "lr") {
+  if (!(Number.isFinite(lr) && lr > 0)) {
+    throw new Error(name === "lr" ? `Invalid learning rate: ${lr}` : `Invalid ${name}: ${lr} (a learning rate must be a positive, finite number)`);
+  }
+}
+
+function checkPositiveInt(v, name, wording) {
+  if (!isInt(v) || v <= 0) throw new Error(wording ?? `${name} must be a positive integer, got ${v}`);
+}
+
+function checkFactor(v, name, what) {
+  if (!(Number.isFinite(v) && v > 0)) throw new Error(`${name} must be a positive number (${what}), got ${v}`);
+}
+
+function checkEtaMin(etaMin, lr) {
+  if (!(Number.isFinite(etaMin) && etaMin >= 0 && etaMin <= lr)) {
+    throw new Error(`eta_min must lie between 0 and the starting rate lr = ${lr}, got ${etaMin}: it is the rate the schedule anneals *down* to.`);
+  }
+}
+
+/** The schedules of gdlab.schedules, with their checks and their error messages. */
+export const SCHEDULE_FORMULAS = {
+  step(lr, { step_size, gamma = 0.1 }) {
+    checkRate(lr);
+    checkPositiveInt(step_size, "step_size");
+    checkFactor(gamma, "gamma", "the factor applied every step_size steps");
+    return (t) => lr * gamma ** Math.floor(t / step_size);
+  },
+  exponential(lr, { gamma }) {
+    checkRate(lr);
+    checkFactor(gamma, "gamma", "the factor applied at every step");
+    return (t) => lr * gamma ** t;
+  },
+  cosine(lr, { T_max, eta_min = 0 }) {
+    checkRate(lr);
+    checkPositiveInt(T_max, "T_max");
+    checkEtaMin(eta_min, lr);
+    return (t) => cosineBetween(lr, eta_min, t / T_max);
+  },
+  cosine_warm_restarts(lr, { T_0, T_mult = 1, eta_min = 0 }) {
+    checkRate(lr);
+    checkPositiveInt(T_0, "T_0", `Expected positive integer T_0, but got ${T_0}`);
+    if (!isInt(T_mult) || T_mult < 1) throw new Error(`Expected integer T_mult >= 1, but got ${T_mult}`);
+    checkEtaMin(eta_min, lr);
+    return (t) => {
+      let tCur = t;
+      let tI = T_0;
+      if (T_mult === 1) tCur %= T_0;
+      else {
+        while (tCur >= tI) {
+          tCur -= tI;
+          tI *= T_mult;
+        }
+      }
+      return cosineBetween(lr, eta_min, tCur / tI);
+    };
+  },
+  warmup_cosine(lr, { warmup_steps, total_steps, eta_min = 0 }) {
+    checkRate(lr);
+    if (!isInt(warmup_steps) || warmup_steps < 0) throw new Error(`warmup_steps must be a non-negative integer, got ${warmup_steps}`);
+    checkPositiveInt(total_steps, "total_steps");
+    if (warmup_steps >= total_steps) {
+      throw new Error(`warmup_steps (${warmup_steps}) must be smaller than total_steps (${total_steps}), or nothing is left for the cosine decay.`);
+    }
+    checkEtaMin(eta_min, lr);
+    const decaySteps = total_steps - warmup_steps;
+    return (t) => {
+      if (t < warmup_steps) return (lr * (t + 1)) / (warmup_steps + 1);
+      if (t > total_steps) return eta_min;
+      return cosineBetween(lr, eta_min, (t - warmup_steps) / decaySteps);
+    };
+  },
+  one_cycle(maxLr, { total_steps, pct_start = 0.3, div_factor = 25, final_div_factor = 1e4 }) {
+    checkRate(maxLr, "max_lr");
+    checkPositiveInt(total_steps, "total_steps", `Expected positive integer total_steps, but got ${total_steps}`);
+    if (!(pct_start > 0 && pct_start < 1)) throw new Error(`Expected float between 0 and 1 pct_start, but got ${pct_start}`);
+    if (!(pct_start * total_steps > 1)) {
+      throw new Error(
+        `pct_start * total_steps must exceed 1 so that the warm-up phase lasts at least one step; got ${pct_start} * ${total_steps} = ${gFormat(pct_start * total_steps)}`,
+      );
+    }
+    checkFactor(div_factor, "div_factor", "initial rate = max_lr / div_factor");
+    checkFactor(final_div_factor, "final_div_factor", "final rate = initial rate / final_div_factor");
+    const initial = maxLr / div_factor;
+    const minLr = initial / final_div_factor;
+    const peak = pct_start * total_steps - 1;
+    const last = total_steps - 1;
+    return (t) => {
+      if (t > total_steps) throw new Error(`Tried to step ${t} times. The specified number of total steps is ${total_steps}`);
+      if (t <= peak) return cosineBetween(initial, maxLr, t / peak);
+      return cosineBetween(maxLr, minLr, (t - peak) / (last - peak));
+    };
+  },
+};
+
+/** The rates lr(0 … last) for explorer settings, from Python's table (ScheduleExplorer.rates). */
+export function scheduleRates(table, settings) {
+  const name = settings.schedule;
+  const spec = table.schedules[name];
+  const formula = SCHEDULE_FORMULAS[name];
+  if (!spec || !formula) throw new Error(`unknown schedule ${name}`);
+  const args = {};
+  for (const [arg, setting] of Object.entries(spec.args)) {
+    args[arg] = setting === "eta_min" ? settings.eta_min * settings.lr : settings[setting];
+  }
+  const s = formula(settings.lr, args);
+  const last = name === "one_cycle" ? Math.min(settings.steps, settings.total_steps) : settings.steps;
+  const rates = [];
+  for (let t = 0; t <= last; t++) rates.push(s(t));
+  return rates;
+}
+
+function renderSchedules(model, el_) {
+  const { root, controls, readout } = frame(el_, "Learning-rate schedule explorer");
+  const { roles } = colours(model);
+  const table = model.get("table");
+  const names = Object.keys(table.schedules);
+  const settingNames = Object.keys(table.settings);
+  const pick = select(controls, "Schedule", names, model.get("schedule"));
+  bind(model, pick.input, "schedule", (v) => v);
+  const logBox = checkbox(controls, "Log-scale rate axis", model.get("log_scale"));
+  logBox.input.addEventListener("change", () => {
+    model.set("log_scale", logBox.input.checked);
+    model.save_changes();
+  });
+  model.on("change:log_scale", () => {
+    logBox.input.checked = model.get("log_scale");
+  });
+  const lr = rateControl(controls, model, { min: -4, max: 0 });
+  const steps = slider(controls, "Steps shown", { min: 10, max: 500, step: 1, value: model.get("steps") });
+  bind(model, steps.input, "steps", (v) => Math.round(Number(v)));
+  const params = {};
+  for (const name of settingNames) {
+    const spec = table.settings[name];
+    params[name] = spec.log
+      ? logSlider(controls, model, name, spec.label, spec)
+      : slider(controls, spec.label, { min: spec.min, max: spec.max, step: spec.step, value: model.get(name) });
+    if (!spec.log) bind(model, params[name].input, name, (v) => (spec.int ? Math.round(Number(v)) : Number(v)));
+  }
+
+  ownIds(controls);
+  const svg = el("svg", { viewBox: "0 0 760 300", role: "img" });
+  root.appendChild(svg);
+  const p = panel(svg, { x: 0, y: 0, width: 760, height: 300, title: "", xlabel: "step t", ylabel: "learning rate lr(t)" });
+  const curve = el("polyline", { fill: "none", stroke: roles.curve, "stroke-width": 2 }, p.plot);
+
+  const redraw = timed(() => {
+    const name = model.get("schedule");
+    const uses = new Set(Object.values(table.schedules[name].args));
+    for (const n of settingNames) {
+      params[n].input.parentElement.style.display = uses.has(n) ? "" : "none";
+      params[n].value.textContent = fmt(model.get(n), 4);
+    }
+    lr.value.textContent = fmt(model.get("lr"), 3);
+    steps.value.textContent = String(model.get("steps"));
+    const settings = Object.fromEntries(["schedule", "lr", "steps", ...settingNames].map((k) => [k, model.get(k)]));
+    let rates;
+    try {
+      rates = scheduleRates(table, settings);
+    } catch (error) {
+      readout.dataset.status = "diverged";
+      readout.innerHTML = "";
+      const b = document.createElement("b");
+      b.textContent = "invalid";
+      readout.append(b, ` · ${error.message}`);
+      return; // the figure keeps the last valid curve
+    }
+    const last = rates.length - 1;
+    const high = Math.max(...rates);
+    const low = Math.min(...rates);
+    const peak = rates.indexOf(high);
+    const logScale = model.get("log_scale");
+    const floor = Math.max(low, high * 1e-8); // a rate of exactly 0 has no place on a log axis
+    const ys = logScale ? rates.map((r) => Math.log10(Math.max(r, floor))) : rates;
+    const ylim = logScale ? [Math.log10(floor / 1.5), Math.log10(high * 1.5)] : [-0.04 * high, 1.08 * high];
+    p.setLimits([0, Math.max(model.get("steps"), 1)], ylim);
+    p.titleNode.textContent = `${name}: lr(t) for t = 0 … ${last}${logScale ? " (axis: log₁₀ lr)" : ""}`;
+    curve.setAttribute("points", points(p, rates.map((_, t) => t), ys));
+    readout.dataset.status = "";
+    const args = Object.entries(table.schedules[name].args).map(([arg, n]) => `${arg}=${fmt(n === "eta_min" ? settings.eta_min * settings.lr : settings[n], 4)}`);
+    const call = `${name}(${table.schedules[name].rate}=${fmt(settings.lr, 4)}, ${args.join(", ")})`;
+    readout.innerHTML = `<b>${name}</b> · ${call}: lr(0) = ${fmt(rates[0], 4)}, largest ${fmt(high, 4)} at t = ${peak}, smallest ${fmt(low, 4)}, lr(${last}) = ${fmt(rates[last], 4)} · ${logScale ? "log-scale" : "linear"} rate axis, steps 0 … ${model.get("steps")} shown`;
+    svg.setAttribute(
+      "aria-label",
+      `The learning rate of the ${name} schedule for steps 0 to ${last}${logScale ? " on a log scale" : ""}: it starts at ${fmt(rates[0], 3)}, peaks at ${fmt(high, 3)} at step ${peak} and ends at ${fmt(rates[last], 3)}.`,
+    );
+  });
+  for (const n of ["schedule", "lr", "steps", "log_scale", ...settingNames]) model.on(`change:${n}`, redraw);
+  redraw();
+}
+
+// ---- 04 batch size ----
+
+/** mulberry32, the small generator gdlab.widgets.batch_size uses too: numbers in [0, 1). */
+export function mulberry32(seed) {
+  let a = seed | 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A shuffled 0 … n−1 by Fisher–Yates (gdlab.widgets.batch_size.permutation). */
+export function permutation(n, draw) {
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(draw() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+/** Mini-batch SGD from w = 0, as BatchSizeExplorer.compute: weights and excess loss per update. */
+export function batchRun(problem, { batchSize, lr, epochs, seed }) {
+  const { x1, x2, y } = problem;
+  const [[a11, a12], [, a22]] = problem.A;
+  const [m1, m2] = problem.minimum;
+  const n = y.length;
+  const draw = mulberry32(seed);
+  const excess = (w1, w2) => {
+    const d1 = w1 - m1;
+    const d2 = w2 - m2;
+    return a11 * d1 * d1 + 2 * a12 * d1 * d2 + a22 * d2 * d2;
+  };
+  let w1 = 0;
+  let w2 = 0;
+  const weights = [[w1, w2]];
+  const excesses = [excess(w1, w2)];
+  const epochEnds = [0];
+  let divergedAt = null;
+  for (let epoch = 0; epoch < epochs && divergedAt === null; epoch++) {
+    const order = permutation(n, draw);
+    for (let start = 0; start < n; start += batchSize) {
+      const stop = Math.min(start + batchSize, n);
+      let g1 = 0;
+      let g2 = 0;
+      for (let k = start; k < stop; k++) {
+        const i = order[k];
+        const r = x1[i] * w1 + x2[i] * w2 - y[i];
+        g1 += x1[i] * r;
+        g2 += x2[i] * r;
+      }
+      const scale = (2 * lr) / (stop - start);
+      w1 = w1 - scale * g1;
+      w2 = w2 - scale * g2;
+      const e = excess(w1, w2);
+      if (!Number.isFinite(e)) {
+        divergedAt = weights.length;
+        break;
+      }
+      weights.push([w1, w2]);
+      excesses.push(e);
+    }
+    if (divergedAt === null) epochEnds.push(weights.length - 1);
+  }
+  return { weights, excesses, epochEnds, divergedAt, updatesPerEpoch: Math.ceil(n / batchSize) };
+}
+
+function renderBatchSize(model, el_) {
+  const { root, controls, readout } = frame(el_, "Batch-size explorer");
+  const { roles } = colours(model);
+  const problem = model.get("problem");
+  const sizes = problem.sizes;
+  const n = problem.y.length;
+  const size = choiceSlider(controls, model, "batch_size", "Batch size B", sizes);
+  const seed = slider(controls, "Shuffle seed", { min: 0, max: problem.max_seed, step: 1, value: model.get("seed") });
+  const lr = rateControl(controls, model, { min: -3, max: 0 });
+  const epochs = slider(controls, "Epochs", { min: 1, max: problem.max_epochs, step: 1, value: model.get("epochs") });
+  bind(model, seed.input, "seed", (v) => Math.round(Number(v)));
+  bind(model, epochs.input, "epochs", (v) => Math.round(Number(v)));
+
+  ownIds(controls);
+  const svg = el("svg", { viewBox: "0 0 820 340", role: "img" });
+  root.appendChild(svg);
+  const map = panel(svg, { x: 0, y: 0, width: 410, height: 340, title: "Path of (w₁, w₂) on the loss contours", xlabel: "w₁", ylabel: "w₂" });
+  const lossP = panel(svg, { x: 410, y: 0, width: 410, height: 340, title: "", xlabel: "epoch", ylabel: "log₁₀ (L(w) − L(w*))" });
+  const [m1, m2] = problem.minimum;
+  const [[a11, a12], [, a22]] = problem.A;
+  const box = [
+    [Math.min(0, m1) - 0.6, Math.max(0, m1) + 0.6],
+    [Math.min(0, m2) - 0.6, Math.max(0, m2) + 0.6],
+  ];
+  map.setLimits(...box);
+  // The contours of (w − w*)ᵀA(w − w*) are ellipses: in polar form r(θ)² = level / (uᵀAu).
+  const corners = box[0].flatMap((x) => box[1].map((yv) => [x - m1, yv - m2]));
+  const top = Math.max(...corners.map(([d1, d2]) => a11 * d1 * d1 + 2 * a12 * d1 * d2 + a22 * d2 * d2));
+  for (let k = 0; k < 12; k++) {
+    const level = 1e-3 * (top / 1e-3) ** (k / 11);
+    const xs = [];
+    const ys = [];
+    for (let i = 0; i <= 96; i++) {
+      const th = (2 * Math.PI * i) / 96;
+      const u1 = Math.cos(th);
+      const u2 = Math.sin(th);
+      const r = Math.sqrt(level / (a11 * u1 * u1 + 2 * a12 * u1 * u2 + a22 * u2 * u2));
+      xs.push(m1 + r * u1);
+      ys.push(m2 + r * u2);
+    }
+    el("polyline", { points: points(map, xs, ys), fill: "none", stroke: roles.curve, opacity: 0.35, "stroke-width": 0.8 }, map.plot);
+  }
+  const path = el("polyline", { fill: "none", stroke: roles.path, "stroke-width": 1, opacity: 0.85 }, map.plot);
+  el("circle", { cx: map.sx(0), cy: map.sy(0), r: 5, fill: roles.start }, map.plot);
+  const end = el("rect", { width: 8, height: 8, fill: roles.end }, map.plot);
+  const star = el("text", { x: map.sx(m1), y: map.sy(m2) + 5, "text-anchor": "middle", "font-size": 16, fill: roles.minimum }, map.plot);
+  star.textContent = "★";
+  legend(map, [["path", roles.path], ["start (0, 0)", roles.start], ["end", roles.end], ["least squares ★", roles.minimum]], { y: map.h - 50 });
+  const lossLine = el("polyline", { fill: "none", stroke: roles.path, "stroke-width": 0.8 }, lossP.plot);
+
+  const redraw = timed(() => {
+    const B = model.get("batch_size");
+    const alpha = model.get("lr");
+    const run = batchRun(problem, { batchSize: B, lr: alpha, epochs: model.get("epochs"), seed: model.get("seed") });
+    const xs = run.weights.map((w) => w[0]);
+    const ys = run.weights.map((w) => w[1]);
+    path.setAttribute("points", points(map, xs, ys));
+    end.setAttribute("x", map.sx(xs.at(-1)) - 4);
+    end.setAttribute("y", map.sy(ys.at(-1)) - 4);
+    const logged = run.excesses.map((e) => Math.log10(Math.max(e, 1e-12)));
+    const epochsAxis = run.excesses.map((_, k) => k / run.updatesPerEpoch);
+    const low = Math.max(Math.min(...run.excesses), 1e-10);
+    const high = Math.min(Math.max(...run.excesses), 1e12);
+    lossP.setLimits([0, Math.max(epochsAxis.at(-1), 1e-9)], [Math.log10(low / 2), Math.log10(high * 2)]);
+    lossP.titleNode.textContent = `Loss above the minimum, B = ${B}, α = ${fmt(alpha, 3)}`;
+    lossLine.setAttribute("points", points(lossP, epochsAxis, logged));
+    const [w1, w2] = run.weights.at(-1);
+    const updates = run.weights.length - 1;
+    let status;
+    let summary;
+    if (run.divergedAt !== null) {
+      status = "diverged";
+      summary = `the loss overflowed at update ${run.divergedAt}; lower the learning rate (last finite w = (${fmt(w1, 3)}, ${fmt(w2, 3)}))`;
+    } else {
+      status = B === n ? "smooth" : "noisy";
+      const tail = run.excesses.slice(-(run.updatesPerEpoch + 1)).map((e) => problem.min_loss + e);
+      let jitter = 0;
+      if (tail.length > 2) {
+        const diffs = tail.slice(1).map((v, i) => v - tail[i]);
+        const mean = diffs.reduce((a, b) => a + b, 0) / diffs.length;
+        jitter = Math.sqrt(diffs.reduce((a, b) => a + (b - mean) ** 2, 0) / diffs.length);
+      }
+      summary =
+        `final w = (${w1.toFixed(3)}, ${w2.toFixed(3)}), loss ${(problem.min_loss + run.excesses.at(-1)).toFixed(4)} ` +
+        `(least squares: (${m1.toFixed(3)}, ${m2.toFixed(3)}), loss ${problem.min_loss.toFixed(4)}); ` +
+        `last-epoch step-to-step loss change ± ${fmt(jitter, 2)}`;
+    }
+    readout.dataset.status = status === "diverged" ? "diverged" : "converged";
+    readout.innerHTML = `<b>${status}</b> · B = ${B}: ${run.updatesPerEpoch} updates per epoch, ${updates} updates · ${summary}`;
+    svg.setAttribute(
+      "aria-label",
+      `Left: the path of the two weights over elliptical loss contours, from (0, 0) towards the least-squares ` +
+        `weights (${m1.toFixed(2)}, ${m2.toFixed(2)}), for batch size ${B}, learning rate ${fmt(alpha, 3)}, ` +
+        `${model.get("epochs")} epochs, ending at (${fmt(w1, 3)}, ${fmt(w2, 3)}). Right: the loss above its ` +
+        `minimum after each update on a log scale, from ${fmt(run.excesses[0], 3)} to ${fmt(run.excesses.at(-1), 3)}. Status: ${status}.`,
+    );
+    size.value.textContent = String(B);
+    seed.value.textContent = String(model.get("seed"));
+    lr.value.textContent = fmt(alpha, 3);
+    epochs.value.textContent = String(model.get("epochs"));
+  });
+  for (const name of ["batch_size", "lr", "epochs", "seed"]) model.on(`change:${name}`, redraw);
+  redraw();
+}
+
+
+// ---- 08 regularization ----
+
+/** The numbers of one array of gdlab.widgets.regularization.encode_grid (16-bit steps, base64). */
+export function unpack(packed) {
+  const bytes = atob(packed.data);
+  const out = new Float64Array(bytes.length / 2);
+  const step = (packed.hi - packed.lo) / 65535;
+  for (let i = 0; i < out.length; i++) {
+    const v = packed.lo + (bytes.charCodeAt(2 * i) | (bytes.charCodeAt(2 * i + 1) << 8)) * step;
+    out[i] = packed.log ? 10 ** v : v;
+  }
+  return out;
+}
+
+/** The recorded runs, unpacked once, and what the readout states for (λ, p, epoch). */
+export function regularizationRuns(packed) {
+  const runs = {
+    train: unpack(packed.train_loss),
+    val: unpack(packed.val_loss),
+    predictions: unpack(packed.predictions),
+    rms: packed.rms_to_truth ? unpack(packed.rms_to_truth) : null,
+  };
+  const E = packed.epochs;
+  const G = packed.x.length;
+  runs.at = (weightDecay, dropout, epoch) => {
+    const i = packed.weight_decays.indexOf(weightDecay);
+    const j = packed.dropouts.indexOf(dropout);
+    if (i < 0 || j < 0 || !(epoch >= 1 && epoch <= E)) throw new Error(`no recorded run for λ = ${weightDecay}, p = ${dropout}, epoch ${epoch}`);
+    const r = i * packed.dropouts.length + j;
+    const k = r * E + epoch - 1;
+    const best = packed.best_epoch[i][j];
+    return {
+      train: runs.train.subarray(r * E, (r + 1) * E),
+      val: runs.val.subarray(r * E, (r + 1) * E),
+      prediction: runs.predictions.subarray(k * G, (k + 1) * G),
+      trainLoss: runs.train[k],
+      valLoss: runs.val[k],
+      bestEpoch: best,
+      bestValLoss: runs.val[r * E + best - 1],
+      status: packed.statuses[Number(packed.status[k])],
+      rms: runs.rms ? runs.rms[k] : null,
+    };
+  };
+  return runs;
+}
+
+function renderRegularization(model, el_) {
+  const { root, controls, readout } = frame(el_, "Regularization explorer");
+  const { roles } = colours(model);
+  const packed = model.get("runs");
+  const runs = regularizationRuns(packed);
+  const E = packed.epochs;
+  const decay = choiceSlider(controls, model, "weight_decay", "Weight decay λ", packed.weight_decays);
+  const drop = choiceSlider(controls, model, "dropout", "Dropout p", packed.dropouts);
+  const epoch = slider(controls, "Epoch", { min: 1, max: E, step: 1, value: model.get("epoch") });
+  bind(model, epoch.input, "epoch", (v) => Math.round(Number(v)));
+
+  ownIds(controls);
+  const svg = el("svg", { viewBox: "0 0 820 340", role: "img" });
+  root.appendChild(svg);
+  const lossP = panel(svg, { x: 0, y: 0, width: 410, height: 340, title: "", xlabel: "epoch", ylabel: "log₁₀ MSE" });
+  const fitP = panel(svg, { x: 410, y: 0, width: 410, height: 340, title: "", xlabel: "x (input)", ylabel: "y (target)" });
+  const allLosses = [...runs.train, ...runs.val];
+  lossP.setLimits([0, E + 1], [Math.log10(Math.min(...allLosses) / 1.5), Math.log10(Math.max(...allLosses) * 1.5)]);
+  const ys = [...packed.y_train, ...packed.y_val, ...(packed.true_curve ?? [])];
+  const pad = 0.15 * (Math.max(...ys) - Math.min(...ys));
+  fitP.setLimits([packed.x[0] - 0.025, packed.x.at(-1) + 0.025], [Math.min(...ys) - pad, Math.max(...ys) + pad]);
+  const faint = { fill: "none", "stroke-width": 0.8, opacity: 0.3 };
+  const trainAll = el("polyline", { ...faint, stroke: roles.train }, lossP.plot);
+  const valAll = el("polyline", { ...faint, stroke: roles.validation }, lossP.plot);
+  const trainNow = el("polyline", { fill: "none", stroke: roles.train, "stroke-width": 1.8 }, lossP.plot);
+  const valNow = el("polyline", { fill: "none", stroke: roles.validation, "stroke-width": 1.8 }, lossP.plot);
+  const now = line(lossP, lossP.plot, { stroke: "grey", "stroke-dasharray": "4 3" });
+  const star = el("text", { "text-anchor": "middle", "font-size": 16, fill: roles.minimum }, lossP.plot);
+  star.textContent = "★";
+  legend(lossP, [["training (eval mode)", roles.train], ["validation", roles.validation], ["lowest validation ★", roles.minimum]], { y: lossP.h - 36 });
+  packed.x_val.forEach((x, i) => el("circle", { cx: fitP.sx(x), cy: fitP.sy(packed.y_val[i]), r: 1.5, fill: roles.validation, opacity: 0.6 }, fitP.plot));
+  packed.x_train.forEach((x, i) => el("circle", { cx: fitP.sx(x), cy: fitP.sy(packed.y_train[i]), r: 4, fill: roles.train }, fitP.plot));
+  if (packed.true_curve) el("polyline", { points: points(fitP, packed.x, packed.true_curve), fill: "none", stroke: roles.minimum, "stroke-dasharray": "6 4", "stroke-width": 1.2 }, fitP.plot);
+  const fitted = el("polyline", { fill: "none", stroke: roles.path, "stroke-width": 2 }, fitP.plot);
+  legend(fitP, [["fitted function", roles.path], ["training", roles.train], ["validation", roles.validation], ...(packed.true_curve ? [["true function", roles.minimum]] : [])]);
+  const epochsAxis = Array.from({ length: E }, (_, k) => k + 1);
+  const log = (a) => Array.from(a, Math.log10);
+
+  const redraw = timed(() => {
+    const wd = model.get("weight_decay");
+    const p = model.get("dropout");
+    const k = model.get("epoch");
+    const s = runs.at(wd, p, k);
+    trainAll.setAttribute("points", points(lossP, epochsAxis, log(s.train)));
+    valAll.setAttribute("points", points(lossP, epochsAxis, log(s.val)));
+    trainNow.setAttribute("points", points(lossP, epochsAxis.slice(0, k), log(s.train.subarray(0, k))));
+    valNow.setAttribute("points", points(lossP, epochsAxis.slice(0, k), log(s.val.subarray(0, k))));
+    setLine(now, lossP, [k, lossP.ylim[0]], [k, lossP.ylim[1]]);
+    star.setAttribute("x", lossP.sx(s.bestEpoch));
+    star.setAttribute("y", lossP.sy(Math.log10(s.bestValLoss)) + 5);
+    fitted.setAttribute("points", points(fitP, packed.x, Array.from(s.prediction)));
+    lossP.titleNode.textContent = `Loss per epoch, λ = ${fmt(wd)}, p = ${fmt(p)}`;
+    fitP.titleNode.textContent = `Fitted function after epoch ${k}`;
+    const f4 = (v) => v.toFixed(4);
+    const gap = s.valLoss - s.trainLoss;
+    const truth = s.rms === null ? "" : ` · RMS distance to the true function ${f4(s.rms)}`;
+    readout.dataset.status = s.status === "overfitting" ? "diverged" : s.status === "near its best" ? "converged" : "";
+    readout.innerHTML =
+      `<b>${s.status}</b> · λ = ${fmt(wd)}, p = ${fmt(p)}, epoch ${k} of ${E}: training loss ${f4(s.trainLoss)}, ` +
+      `validation loss ${f4(s.valLoss)} (gap ${gap >= 0 ? "+" : ""}${f4(gap)}) · lowest validation loss of this run ` +
+      `${f4(s.bestValLoss)} at epoch ${s.bestEpoch}${truth}`;
+    svg.setAttribute(
+      "aria-label",
+      `Left: training and validation loss against epoch on a log scale for weight decay ${fmt(wd)} and dropout ${fmt(p)}, ` +
+        `shown up to epoch ${k} of ${E}: training loss ${fmt(s.trainLoss, 3)}, validation loss ${fmt(s.valLoss, 3)}, ` +
+        `lowest validation loss ${fmt(s.bestValLoss, 3)} at epoch ${s.bestEpoch}. Right: the fitted function after epoch ${k} ` +
+        `over ${packed.x_train.length} training points and ${packed.x_val.length} validation points. Status: ${s.status}.`,
+    );
+    decay.value.textContent = fmt(wd);
+    drop.value.textContent = fmt(p);
+    epoch.value.textContent = String(k);
+  });
+  for (const name of ["weight_decay", "dropout", "epoch"]) model.on(`change:${name}`, redraw);
+  redraw();
+}
+
 // ---------------------------------------------------------------------------------------
 
 // One renderer per explorer kind. Each chapter's explorers add their own entry in a section
@@ -640,6 +1480,11 @@ const RENDERERS = {
   regimes: (model, el_) => renderCurve(model, el_, { regimeMode: true }),
   surface: (model, el_) => renderSurface(model, el_, { race: false }),
   race: (model, el_) => renderSurface(model, el_, { race: true }),
+  loss_shapes: renderLossShapes,
+  outliers: renderOutliers,
+  schedules: renderSchedules,
+  batch_size: renderBatchSize,
+  regularization: renderRegularization,
 };
 
 function render({ model, el }) {

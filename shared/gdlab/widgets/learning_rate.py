@@ -1,242 +1,160 @@
 """Chapter 03's schedule explorer: pick a schedule from :mod:`gdlab.schedules`, see its rate.
 
-(The regimes explorer of chapter 03 computes in the browser: :class:`gdlab.widgets.RegimeExplorer`.)
+It computes in the browser (``explorers.js``, kind ``schedules``), so it responds in the
+static book too. Python hands the browser the table of schedules, their arguments and the
+settings behind them (:data:`TABLE`); the browser keeps only the formulas. A node test checks
+every schedule against :mod:`gdlab.schedules` within 1e-12. (The regimes explorer of chapter
+03 is :class:`gdlab.widgets.RegimeExplorer`.)
+
+>>> from gdlab.widgets.learning_rate import ScheduleExplorer
+>>> explorer = ScheduleExplorer(schedule="step", lr=1.0)
+>>> explorer.step_size, explorer.gamma = 10, 0.5
+>>> explorer.rates[[9, 10, 20]].tolist()
+[1.0, 0.5, 0.25]
 """
 
-import html
+import inspect
 
-import ipywidgets as widgets
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+import traitlets
 
 from .. import schedules
-from ..plotting import PALETTE
-from ._render import Blitted
+from ._render import BrowserExplorer
 
-__all__ = ["SCHEDULES", "ScheduleExplorer"]
+__all__ = ["SCHEDULES", "SETTINGS", "TABLE", "ScheduleExplorer"]
+
+# Each schedule of gdlab.schedules: its first argument (the peak rate, from the lr setting)
+# and, for each further argument, the explorer setting that feeds it.
+TABLE = {
+    "step": {"rate": "lr", "args": {"step_size": "step_size", "gamma": "gamma"}},
+    "exponential": {"rate": "lr", "args": {"gamma": "decay"}},
+    "cosine": {"rate": "lr", "args": {"T_max": "T_max", "eta_min": "eta_min"}},
+    "cosine_warm_restarts": {"rate": "lr", "args": {"T_0": "T_0", "T_mult": "T_mult", "eta_min": "eta_min"}},
+    "warmup_cosine": {
+        "rate": "lr",
+        "args": {"warmup_steps": "warmup_steps", "total_steps": "total_steps", "eta_min": "eta_min"},
+    },
+    "one_cycle": {
+        "rate": "max_lr",
+        "args": {
+            "total_steps": "total_steps",
+            "pct_start": "pct_start",
+            "div_factor": "div_factor",
+            "final_div_factor": "final_div_factor",
+        },
+    },
+}
+SCHEDULES = tuple(TABLE)
+
+# The settings behind the arguments: label, slider range and step, integer or not, log scale.
+# eta_min is set as a fraction of lr (the schedule gets eta_min * lr).
+SETTINGS = {
+    "step_size": {"label": "step_size", "min": 1, "max": 200, "step": 1, "int": True, "default": 30},
+    "gamma": {"label": "gamma (per step_size)", "min": 0.01, "max": 0.99, "step": 0.01, "default": 0.1},
+    "decay": {"label": "gamma (per step)", "min": 0.8, "max": 0.999, "step": 0.001, "default": 0.97},
+    "T_max": {"label": "T_max", "min": 1, "max": 500, "step": 1, "int": True, "default": 100},
+    "T_0": {"label": "T_0", "min": 1, "max": 200, "step": 1, "int": True, "default": 20},
+    "T_mult": {"label": "T_mult", "min": 1, "max": 4, "step": 1, "int": True, "default": 2},
+    "warmup_steps": {"label": "warmup_steps", "min": 0, "max": 200, "step": 1, "int": True, "default": 10},
+    "total_steps": {"label": "total_steps", "min": 2, "max": 500, "step": 1, "int": True, "default": 100},
+    "pct_start": {"label": "pct_start", "min": 0.05, "max": 0.95, "step": 0.05, "default": 0.3},
+    "div_factor": {"label": "div_factor", "min": 1.0, "max": 100.0, "step": 1.0, "default": 25.0},
+    "final_div_factor": {
+        "label": "final_div_factor (log scale)",
+        "min": 0.0,
+        "max": 5.0,
+        "step": 0.5,
+        "log": True,
+        "default": 1e4,
+    },
+    "eta_min": {"label": "eta_min (fraction of lr)", "min": 0.0, "max": 0.5, "step": 0.01, "default": 0.0},
+}
+
+# Where gdlab.schedules has a default for an argument, the explorer starts from it.
+for _name, _spec in TABLE.items():
+    for _arg, _setting in _spec["args"].items():
+        _default = inspect.signature(getattr(schedules, _name)).parameters[_arg].default
+        if _default is not inspect.Parameter.empty and _setting != "eta_min":
+            SETTINGS[_setting]["default"] = _default
 
 
-def _light_log_axis(axis):
-    # Few major ticks, no minor ones, plain-text labels: mathtext labels such as 10^-5
-    # cost most of a redraw on a log axis.
-    axis.set_major_locator(LogLocator(numticks=6))
-    axis.set_minor_locator(NullLocator())
-    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0e}"))
+def _setting_trait(spec):
+    trait = traitlets.Int(spec["default"]) if spec.get("int") else traitlets.Float(spec["default"])
+    return trait.tag(sync=True)
 
 
-# --- schedules -----------------------------------------------------------------------
-
-SCHEDULES = ("step", "exponential", "cosine", "cosine_warm_restarts", "warmup_cosine", "one_cycle")
-
-
-class ScheduleExplorer:
+class ScheduleExplorer(BrowserExplorer):
     """Pick a schedule from :mod:`gdlab.schedules` and its parameters; see the rate per step.
 
     Only the controls the chosen schedule uses are shown. An invalid combination (say a
     warm-up longer than the whole run) is reported in the readout with the schedule's own
-    error message, and the figure keeps the last valid curve.
+    error message, and the figure keeps the last valid curve. Every setting is a trait:
+    ``explorer.schedule = "one_cycle"``, ``explorer.total_steps = 120``.
     """
 
-    def __init__(self, schedule="warmup_cosine", lr=0.1, steps=100):
-        if schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-        style = {"description_width": "initial"}
+    KIND = "schedules"
+    URL_TRAITS = ("schedule", "lr", "steps", "log_scale", *SETTINGS)
 
-        def layout():  # one Layout per control: each is shown or hidden on its own
-            return widgets.Layout(width="420px")
+    schedule = traitlets.Unicode("warmup_cosine").tag(sync=True)
+    log_scale = traitlets.Bool(False).tag(sync=True)
+    table = traitlets.Dict().tag(sync=True)
+    # One trait per entry of SETTINGS (a test checks that the two lists agree).
+    step_size = _setting_trait(SETTINGS["step_size"])
+    gamma = _setting_trait(SETTINGS["gamma"])
+    decay = _setting_trait(SETTINGS["decay"])
+    T_max = _setting_trait(SETTINGS["T_max"])
+    T_0 = _setting_trait(SETTINGS["T_0"])
+    T_mult = _setting_trait(SETTINGS["T_mult"])
+    warmup_steps = _setting_trait(SETTINGS["warmup_steps"])
+    total_steps = _setting_trait(SETTINGS["total_steps"])
+    pct_start = _setting_trait(SETTINGS["pct_start"])
+    div_factor = _setting_trait(SETTINGS["div_factor"])
+    final_div_factor = _setting_trait(SETTINGS["final_div_factor"])
+    eta_min = _setting_trait(SETTINGS["eta_min"])
 
-        def int_slider(value, low, high, description):
-            return widgets.IntSlider(
-                value=value, min=low, max=high, description=description, style=style, layout=layout()
-            )
+    def __init__(self, schedule="warmup_cosine", lr=0.1, steps=100, **kwargs):
+        table = {"schedules": TABLE, "settings": SETTINGS}
+        super().__init__(schedule=schedule, lr=lr, steps=steps, table=table, **kwargs)
 
-        def float_slider(value, low, high, step, description, fmt=".2f"):
-            return widgets.FloatSlider(
-                value=value,
-                min=low,
-                max=high,
-                step=step,
-                description=description,
-                style=style,
-                layout=layout(),
-                readout_format=fmt,
-            )
+    @traitlets.validate("schedule")
+    def _check_schedule(self, proposal):
+        if proposal["value"] not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {proposal['value']!r}")
+        return proposal["value"]
 
-        self.schedule = widgets.Dropdown(
-            options=SCHEDULES, value=schedule, description="Schedule", style=style
-        )
-        self.lr = widgets.FloatLogSlider(
-            value=lr,
-            base=10,
-            min=-4,
-            max=0,
-            step=0.05,
-            description="lr (peak rate)",
-            style=style,
-            layout=layout(),
-            readout_format=".3g",
-        )
-        self.steps = int_slider(steps, 10, 500, "Steps shown")
-        self.log_scale = widgets.Checkbox(value=False, description="Log-scale rate axis", style=style)
-        self.step_size = int_slider(30, 1, 200, "step_size")
-        self.gamma = float_slider(0.1, 0.01, 0.99, 0.01, "gamma (per step_size)")
-        self.decay = float_slider(0.97, 0.8, 0.999, 0.001, "gamma (per step)", ".3f")
-        self.T_max = int_slider(100, 1, 500, "T_max")
-        self.T_0 = int_slider(20, 1, 200, "T_0")
-        self.T_mult = int_slider(2, 1, 4, "T_mult")
-        self.warmup_steps = int_slider(10, 0, 200, "warmup_steps")
-        self.total_steps = int_slider(100, 2, 500, "total_steps")
-        self.pct_start = float_slider(0.3, 0.05, 0.95, 0.05, "pct_start")
-        self.div_factor = float_slider(25.0, 1.0, 100.0, 1.0, "div_factor", ".0f")
-        self.final_div_factor = widgets.FloatLogSlider(
-            value=1e4,
-            base=10,
-            min=0,
-            max=5,
-            step=0.5,
-            description="final_div_factor",
-            style=style,
-            layout=layout(),
-            readout_format=".3g",
-        )
-        self.eta_min = float_slider(0.0, 0.0, 0.5, 0.01, "eta_min (fraction of lr)")
-        self._uses = {
-            "step": (self.step_size, self.gamma),
-            "exponential": (self.decay,),
-            "cosine": (self.T_max, self.eta_min),
-            "cosine_warm_restarts": (self.T_0, self.T_mult, self.eta_min),
-            "warmup_cosine": (self.warmup_steps, self.total_steps, self.eta_min),
-            "one_cycle": (self.total_steps, self.pct_start, self.div_factor, self.final_div_factor),
-        }
-        self._parameters = [
-            self.step_size,
-            self.gamma,
-            self.decay,
-            self.T_max,
-            self.T_0,
-            self.T_mult,
-            self.warmup_steps,
-            self.total_steps,
-            self.pct_start,
-            self.div_factor,
-            self.final_div_factor,
-            self.eta_min,
-        ]
-        self.readout = widgets.HTML(layout=widgets.Layout(min_height="2.5em"))
-        self.figure_view = widgets.HTML()
-        self.rates = None
-        self.function = None
-        self.error = None
-
-        self._figure = Figure(figsize=(7.5, 3.2), dpi=80)
-        self._figure.subplots_adjust(left=0.12, right=0.97, bottom=0.16, top=0.89)
-        self._ax = self._figure.subplots()
-        (self._line,) = self._ax.plot([], [], "-", color=PALETTE["curve"], lw=2)
-        self._ax.set_xlabel("step t")
-        self._ax.set_ylabel("learning rate lr(t)")
-        self._ax.xaxis.set_major_locator(MaxNLocator(6))
-        self._ax.yaxis.set_major_locator(MaxNLocator(5))
-        self._ax.set_title(" ", y=1.0)  # filled in on each update
-        self._render = Blitted(self._figure, [self._line, self._ax.title])
-        self._view = None  # (scale, steps, y-limits) the cached background was drawn with
-
-        for control in [self.schedule, self.lr, self.steps, self.log_scale, *self._parameters]:
-            control.observe(self._on_change, names="value")
-        self.widget = widgets.VBox(
-            [
-                widgets.HBox([self.schedule, self.log_scale]),
-                self.lr,
-                self.steps,
-                *self._parameters,
-                self.readout,
-                self.figure_view,
-            ]
-        )
-        self.update()
-
-    def _on_change(self, _change):
-        self.update()
+    @traitlets.validate("steps")
+    def _check_steps(self, proposal):
+        if not 1 <= proposal["value"] <= 1000:
+            raise ValueError(f"steps must be between 1 and 1000, got {proposal['value']}")
+        return proposal["value"]
 
     def compute(self):
-        """The schedule function for the current controls (raises ValueError if invalid)."""
-        name, lr = self.schedule.value, self.lr.value
-        eta_min = self.eta_min.value * lr
-        if name == "step":
-            return schedules.step(lr, self.step_size.value, self.gamma.value)
-        if name == "exponential":
-            return schedules.exponential(lr, self.decay.value)
-        if name == "cosine":
-            return schedules.cosine(lr, self.T_max.value, eta_min)
-        if name == "cosine_warm_restarts":
-            return schedules.cosine_warm_restarts(lr, self.T_0.value, self.T_mult.value, eta_min)
-        if name == "warmup_cosine":
-            return schedules.warmup_cosine(lr, self.warmup_steps.value, self.total_steps.value, eta_min)
-        return schedules.one_cycle(
-            lr,
-            self.total_steps.value,
-            self.pct_start.value,
-            self.div_factor.value,
-            self.final_div_factor.value,
-        )
+        """The schedule function for the current settings (raises ValueError if invalid)."""
+        spec = TABLE[self.schedule]
+        args = {}
+        for arg, setting in spec["args"].items():
+            value = getattr(self, setting)
+            args[arg] = value * self.lr if setting == "eta_min" else value
+        return getattr(schedules, self.schedule)(self.lr, **args)
 
-    def update(self):
-        """Show the chosen schedule's controls, recompute lr(t) and redraw."""
-        name = self.schedule.value
-        for control in self._parameters:
-            control.layout.display = None if control in self._uses[name] else "none"
+    @property
+    def error(self):
+        """The schedule's own message if the settings are invalid, else ``None``."""
         try:
-            function = self.compute()
+            self.compute()
         except ValueError as error:
-            self.error = str(error)
-            self.readout.value = (
-                f'<span role="status" aria-live="polite"><b style="color:#B22222">invalid</b> · '
-                f"{html.escape(self.error)}</span>"
-            )
-            return None
-        self.error = None
-        last = self.steps.value
-        if name == "one_cycle":
-            last = min(last, self.total_steps.value)  # like torch, one_cycle ends at total_steps
-        t = np.arange(last + 1)
-        rates = np.array([function(int(k)) for k in t])
-        self.function, self.rates = function, rates
+            return str(error)
+        return None
 
-        self._line.set_data(t, rates)
-        scale = "log" if self.log_scale.value else "linear"
-        high, low = float(rates.max()), float(rates.min())
-        if scale == "log":
-            floor = max(low, high * 1e-8)  # a rate of exactly 0 has no place on a log axis
-            limits = (floor / 1.5, high * 1.5)
-        else:
-            limits = (-0.04 * high, 1.08 * high)
-        view = (scale, self.steps.value, limits)
-        if view != self._view:  # new axes: draw the static background again
-            if self._ax.get_yscale() != scale:
-                self._ax.set_yscale(scale)
-                if scale == "log":
-                    _light_log_axis(self._ax.yaxis)
-                else:
-                    self._ax.yaxis.set_major_locator(MaxNLocator(5))
-            self._ax.set_xlim(0, max(self.steps.value, 1))
-            self._ax.set_ylim(*limits)
-            self._render.invalidate()
-            self._view = view
-        self._ax.set_title(f"{name}: lr(t) for t = 0 … {last}", y=1.0)
+    @property
+    def last_step(self):
+        """The last step drawn: ``steps``, or ``total_steps`` for one_cycle, which ends there."""
+        if self.schedule == "one_cycle":
+            return min(self.steps, self.total_steps)
+        return self.steps
 
-        peak = int(np.argmax(rates))
-        self.readout.value = (
-            f'<span role="status" aria-live="polite"><b>{name}</b> · lr(0) = {rates[0]:.4g}, '
-            f"largest {high:.4g} at t = {peak}, smallest {low:.4g}, lr({last}) = {rates[-1]:.4g}</span>"
-        )
-        alt = (
-            f"The learning rate of the {name} schedule for steps 0 to {last}: it starts at "
-            f"{rates[0]:.3g}, peaks at {high:.3g} at step {peak} and ends at {rates[-1]:.3g}."
-        )
-        self.figure_view.value = self._render.png_html(alt)
-        return rates
-
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
+    @property
+    def rates(self):
+        """lr(t) for t = 0 ... :attr:`last_step`, as the browser draws it (raises if invalid)."""
+        function = self.compute()
+        return np.array([function(t) for t in range(self.last_step + 1)])

@@ -1,10 +1,15 @@
 """The explorers of chapter 01: loss shapes and their gradients, and a line fitted through outliers.
 
+Both compute in the browser (``explorers.js``, kinds ``loss_shapes`` and ``outliers``), so
+they respond in the static book as well as in a running notebook. Each setting is a synced
+trait; the Python side computes with gdlab what the browser draws (a node test checks that
+the two agree within 1e-9).
+
 >>> from gdlab.widgets.loss_shapes import LossShapesExplorer, OutlierExplorer
 >>> shapes = LossShapesExplorer(error=2.0, delta=1.0)
 >>> shapes.readings.huber                       # (value, gradient) at error 2
 (1.5, 1.0)
->>> shapes.delta.value = 3.0                    # as a reader would move the slider
+>>> shapes.delta = 3.0                          # as a reader would move the slider
 >>> shapes.readings.huber                       # now inside δ: e²/2 and e
 (2.0, 2.0)
 >>> outliers = OutlierExplorer(count=4, shift=20.0)
@@ -12,41 +17,23 @@
 True
 """
 
+import math
 from typing import NamedTuple
 
-import ipywidgets as widgets
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+import traitlets
 
 from .. import data, losses
 from ..fitting import LOSS_NAMES, fit_lines
-from ..plotting import PALETTE, SEQUENCE
-from ._render import Blitted
+from ._render import BrowserExplorer
 
 __all__ = ["LossReadings", "LossShapesExplorer", "OutlierExplorer"]
 
-_COLOURS = dict(zip(LOSS_NAMES, SEQUENCE[:3]))
-_STYLE = {"description_width": "initial"}
-_LAYOUT = widgets.Layout(width="360px")
 
-
-def _slider(value, lo, hi, step, description, fmt=".2f"):
-    return widgets.FloatSlider(
-        value=value,
-        min=lo,
-        max=hi,
-        step=step,
-        description=description,
-        style=_STYLE,
-        layout=_LAYOUT,
-        readout_format=fmt,
-        continuous_update=True,
-    )
-
-
-def _status(text):
-    return f'<span role="status" aria-live="polite">{text}</span>'
+def _in_range(name, value, low, high):
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
+        raise ValueError(f"{name} must be a number between {low} and {high}, got {value!r}")
+    return value
 
 
 # --- loss shapes ------------------------------------------------------------------------
@@ -86,99 +73,58 @@ def _bce_and_focal(p_t, gamma):
     return bce, focal, logits
 
 
-class LossShapesExplorer:
+class LossShapesExplorer(BrowserExplorer):
     """MSE, MAE and Huber against the error, with their gradients; BCE and focal against p_t.
 
-    Controls: the error ``e`` to read off, Huber's ``δ``, the probability ``p_t`` the model
-    gives the true class, and focal's ``γ`` (class weight α switched off, so that the panel
-    shows the modulating factor alone). ``readings`` holds the numbers in the readout.
+    Settings: the error ``error`` to read off, Huber's ``delta``, the probability ``p_t`` the
+    model gives the true class, and focal's ``gamma`` (class weight α switched off, so that
+    the panel shows the modulating factor alone). :attr:`readings` holds the numbers the
+    readout states; :meth:`compute` the curves the browser draws.
     """
 
-    _ERRORS = np.linspace(-4.0, 4.0, 321)
-    _P_T = np.linspace(0.005, 0.995, 199)
+    KIND = "loss_shapes"
+    URL_TRAITS = ("error", "delta", "p_t", "gamma")
+    ERRORS = (-4.0, 4.0, 321)  # numpy.linspace arguments of the error axis
+    P_T = (0.005, 0.995, 199)  # and of the p_t axis
 
-    def __init__(self, error=2.0, delta=1.0, p_t=0.9, gamma=2.0):
-        self.error = _slider(error, -4.0, 4.0, 0.05, "Error e = ŷ − y")
-        self.delta = _slider(delta, 0.1, 4.0, 0.05, "Huber δ")
-        self.p_t = _slider(p_t, 0.01, 0.99, 0.01, "Probability of the true class pₜ")
-        self.gamma = _slider(gamma, 0.0, 5.0, 0.1, "Focal γ", ".1f")
-        self.readout = widgets.HTML(layout=widgets.Layout(min_height="3.5em"))
-        self.figure_view = widgets.HTML()
-        self.readings = None
+    error = traitlets.Float(2.0).tag(sync=True)
+    delta = traitlets.Float(1.0).tag(sync=True)
+    p_t = traitlets.Float(0.9).tag(sync=True)
+    gamma = traitlets.Float(2.0).tag(sync=True)
+    grids = traitlets.Dict().tag(sync=True)
 
-        self._figure = Figure(figsize=(11.0, 3.3), dpi=80)
-        self._figure.subplots_adjust(left=0.05, right=0.99, bottom=0.16, top=0.88, wspace=0.28)
-        self._ax_loss, self._ax_grad, self._ax_prob = self._figure.subplots(1, 3)
-        self._lines, self._grad_lines, self._marks, self._grad_marks = {}, {}, {}, {}
-        for name in LOSS_NAMES:
-            colour = _COLOURS[name]
-            (self._lines[name],) = self._ax_loss.plot([], [], color=colour, lw=2, label=name)
-            (self._grad_lines[name],) = self._ax_grad.plot([], [], color=colour, lw=2, label=name)
-            (self._marks[name],) = self._ax_loss.plot([], [], "o", color=colour, ms=7)
-            (self._grad_marks[name],) = self._ax_grad.plot([], [], "o", color=colour, ms=7)
-        self._delta_lines = [
-            ax.axvline(x, color=PALETTE["minimum"], ls=":", lw=1)
-            for ax in (self._ax_loss, self._ax_grad)
-            for x in (-1.0, 1.0)
-        ]
-        self._ax_loss.set(xlim=(-4, 4), ylim=(0, 8), xlabel="error e = ŷ − y", ylabel="loss")
-        self._ax_loss.set_title("Loss against the error", y=1.0)
-        self._ax_loss.legend(loc="upper center", fontsize=8)
-        self._ax_grad.set(xlim=(-4, 4), ylim=(-8.5, 8.5), xlabel="error e = ŷ − y", ylabel="dloss/dŷ")
-        self._ax_grad.set_title("Gradient against the error", y=1.0)
+    def __init__(self, error=2.0, delta=1.0, p_t=0.9, gamma=2.0, **kwargs):
+        grids = {"errors": list(self.ERRORS), "p_t": list(self.P_T)}
+        super().__init__(error=error, delta=delta, p_t=p_t, gamma=gamma, grids=grids, **kwargs)
 
-        (self._bce,) = self._ax_prob.plot([], [], color=PALETTE["curve"], lw=2, label="cross-entropy")
-        (self._focal,) = self._ax_prob.plot([], [], color=PALETTE["path"], lw=2, label="focal")
-        (self._bce_mark,) = self._ax_prob.plot([], [], "o", color=PALETTE["curve"], ms=7)
-        (self._focal_mark,) = self._ax_prob.plot([], [], "o", color=PALETTE["path"], ms=7)
-        self._ax_prob.set(
-            xlim=(0, 1), ylim=(0, 5.4), xlabel="pₜ (probability of the true class)", ylabel="loss"
-        )
-        self._ax_prob.legend(loc="upper right", fontsize=8)
-        self._ax_prob.set_title(" ", y=1.0)  # filled in on each update
-        for axis in (self._ax_loss, self._ax_grad, self._ax_prob):
-            axis.xaxis.set_major_locator(MaxNLocator(5))
-            axis.yaxis.set_major_locator(MaxNLocator(5))
-        moving = [
-            *self._lines.values(),
-            *self._grad_lines.values(),
-            *self._marks.values(),
-            *self._grad_marks.values(),
-            *self._delta_lines,
-            self._focal,
-            self._bce_mark,
-            self._focal_mark,
-            self._ax_prob.title,
-        ]
-        self._render = Blitted(self._figure, moving)
+    @traitlets.validate("error")
+    def _check_error(self, proposal):
+        return _in_range("error", proposal["value"], -4.0, 4.0)
 
-        # The BCE curve and the loss curves' grid never change; draw them once.
-        bce, _, _ = _bce_and_focal(self._P_T, 0.0)
-        self._bce.set_data(self._P_T, bce)
+    @traitlets.validate("delta")
+    def _check_delta(self, proposal):
+        return _in_range("delta", proposal["value"], 0.1, 4.0)
 
-        for control in (self.error, self.delta, self.p_t, self.gamma):
-            control.observe(self._on_change, names="value")
-        self.widget = widgets.VBox(
-            [
-                widgets.HBox([self.error, self.delta]),
-                widgets.HBox([self.p_t, self.gamma]),
-                self.readout,
-                self.figure_view,
-            ]
-        )
-        self.update()
+    @traitlets.validate("p_t")
+    def _check_p_t(self, proposal):
+        return _in_range("p_t", proposal["value"], 0.01, 0.99)
 
-    def _on_change(self, _change):
-        self.update()
+    @traitlets.validate("gamma")
+    def _check_gamma(self, proposal):
+        return _in_range("gamma", proposal["value"], 0.0, 5.0)
+
+    @property
+    def readings(self):
+        """The numbers of the readout for the current settings."""
+        return self.compute()[3]
 
     def compute(self):
-        """The curves and the readings for the current controls (no drawing)."""
-        delta, gamma = self.delta.value, self.gamma.value
-        values, grads = _regression_curves(self._ERRORS, delta)
-        _, focal_curve, _ = _bce_and_focal(self._P_T, gamma)
-        e = np.array([self.error.value])
-        at_values, at_grads = _regression_curves(e, delta)
-        p = np.array([self.p_t.value])
+        """The curves and the readings for the current settings: what the browser draws."""
+        delta, gamma = self.delta, self.gamma
+        values, grads = _regression_curves(np.linspace(*self.ERRORS), delta)
+        _, focal_curve, _ = _bce_and_focal(np.linspace(*self.P_T), gamma)
+        at_values, at_grads = _regression_curves(np.array([self.error]), delta)
+        p = np.array([self.p_t])
         bce, focal, logit = _bce_and_focal(p, gamma)
         readings = LossReadings(
             mse=(float(at_values["MSE"][0]), float(at_grads["MSE"][0])),
@@ -193,178 +139,105 @@ class LossShapesExplorer:
         )
         return values, grads, focal_curve, readings
 
-    def update(self):
-        """Recompute and redraw the figure and the readout."""
-        values, grads, focal_curve, readings = self.compute()
-        self.readings = readings
-        e, delta, p, gamma = self.error.value, self.delta.value, self.p_t.value, self.gamma.value
-        at = {"MSE": readings.mse, "MAE": readings.mae, "Huber": readings.huber}
-        for name in LOSS_NAMES:
-            self._lines[name].set_data(self._ERRORS, values[name])
-            self._grad_lines[name].set_data(self._ERRORS, grads[name])
-            self._marks[name].set_data([e], [at[name][0]])
-            self._grad_marks[name].set_data([e], [at[name][1]])
-        for line, x in zip(self._delta_lines, (-delta, delta, -delta, delta)):
-            line.set_xdata([x, x])
-        self._focal.set_data(self._P_T, focal_curve)
-        self._bce_mark.set_data([p], [readings.bce[0]])
-        self._focal_mark.set_data([p], [readings.focal[0]])
-        self._ax_prob.set_title(f"Cross-entropy vs focal (γ = {gamma:.1f}, α off)", y=1.0)
-
-        share = 100 * readings.factor
-        self.readout.value = _status(
-            f"At error e = {e:.2f}: MSE {readings.mse[0]:.3f} (gradient {readings.mse[1]:.3f}) · "
-            f"MAE {readings.mae[0]:.3f} (gradient {readings.mae[1]:.0f}) · "
-            f"Huber(δ = {delta:.2f}) {readings.huber[0]:.3f} (gradient {readings.huber[1]:.3f}).<br>"
-            f"At pₜ = {p:.2f}: cross-entropy {readings.bce[0]:.4f}, focal(γ = {gamma:.1f}) "
-            f"{readings.focal[0]:.4g}: the factor (1 − pₜ)^γ = {readings.factor:.4g} keeps "
-            f"{share:.3g} % of it."
-        )
-        alt = (
-            f"Left: MSE, MAE and Huber loss (delta {delta:.2f}) against the error from -4 to 4, with "
-            f"dots at error {e:.2f}: MSE {readings.mse[0]:.3f}, MAE {readings.mae[0]:.3f}, Huber "
-            f"{readings.huber[0]:.3f}. Middle: their gradients; MSE's is a straight line 2e, MAE's "
-            f"jumps between -1 and +1, Huber's follows e and is capped at plus or minus delta. Right: "
-            f"binary cross-entropy and focal loss with gamma {gamma:.1f} against the probability of "
-            f"the true class; at p_t = {p:.2f} they are {readings.bce[0]:.4f} and {readings.focal[0]:.4g}."
-        )
-        self.figure_view.value = self._render.png_html(alt)
-        return readings
-
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
-
 
 # --- outliers -----------------------------------------------------------------------------
 
 
-class OutlierExplorer:
+class OutlierExplorer(BrowserExplorer):
     """A line through 40 noisy points (true slope 2, intercept 1), some of them outliers.
 
-    Move the number of outliers and how far they sit above the line; the explorer refits the
-    line under MSE, MAE and Huber by gradient descent and reports each fitted slope. ``fits``
-    holds the ``(w, b)`` of each loss and ``slopes`` the slopes.
+    Move the number of outliers ``count``, how far they sit above the line (``shift``),
+    Huber's ``delta`` and the number of gradient-descent ``steps``; the explorer refits the
+    line under MSE, MAE and Huber (:func:`gdlab.fitting.fit_lines`) and reports each fitted
+    slope. :attr:`fits` holds the ``(w, b)`` of each loss and :attr:`slopes` the slopes.
+
+    The browser rebuilds the data of ``data.linear`` from the table in ``points``: the
+    points without outliers, and for each count which points are shifted and by how much
+    noise on top of the shift (drawn by ``data.linear``'s own generator).
     """
 
+    KIND = "outliers"
+    URL_TRAITS = ("count", "shift", "delta", "steps")
     N, SLOPE, INTERCEPT, NOISE, SEED = 40, 2.0, 1.0, 0.5, 0
+    MAX_COUNT = 10
+    LR = 0.1
 
-    def __init__(self, count=4, shift=20.0, delta=1.0, steps=300):
-        self.count = widgets.IntSlider(
-            value=count, min=0, max=10, description="Outliers", style=_STYLE, layout=_LAYOUT
-        )
-        self.shift = _slider(shift, 0.0, 50.0, 1.0, "Outlier shift (y units)", ".0f")
-        self.delta = _slider(delta, 0.2, 5.0, 0.1, "Huber δ", ".1f")
-        self.steps = steps
-        self.readout = widgets.HTML(layout=widgets.Layout(min_height="2.5em"))
-        self.figure_view = widgets.HTML()
-        self.fits, self.slopes, self.dataset = None, None, None
+    count = traitlets.Int(4).tag(sync=True)
+    shift = traitlets.Float(20.0).tag(sync=True)
+    delta = traitlets.Float(1.0).tag(sync=True)
+    points = traitlets.Dict().tag(sync=True)
 
-        self._figure = Figure(figsize=(10.0, 3.6), dpi=80)
-        self._figure.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.9, wspace=0.3)
-        self._ax_fit, self._ax_bars = self._figure.subplots(1, 2, gridspec_kw={"width_ratios": [2.2, 1]})
-        ax = self._ax_fit
-        (self._inliers,) = ax.plot([], [], "o", color=PALETTE["curve"], ms=4, alpha=0.7, label="data")
-        (self._outliers,) = ax.plot([], [], "X", color=PALETTE["minimum"], ms=8, label="outliers")
-        self._grid = np.array([-3.0, 3.0])
-        (self._truth,) = ax.plot(
-            self._grid,
-            self.SLOPE * self._grid + self.INTERCEPT,
-            "--",
-            color="grey",
-            lw=1.5,
-            label="true line",
-        )
-        self._lines = {
-            name: ax.plot([], [], color=_COLOURS[name], lw=2, label=name)[0] for name in LOSS_NAMES
+    def __init__(self, count=4, shift=20.0, delta=1.0, steps=300, **kwargs):
+        super().__init__(count=count, shift=shift, delta=delta, steps=steps, points=self._table(), **kwargs)
+
+    @classmethod
+    def _table(cls):
+        """What the browser needs to rebuild every data set the count slider can reach."""
+        clean = cls._dataset(0)
+        rng = np.random.default_rng(cls.SEED)  # data.linear's draws, in its order
+        rng.normal(size=(cls.N, 1))
+        rng.normal(size=cls.N)
+        state = rng.bit_generator.state
+        shifted = []
+        for count in range(cls.MAX_COUNT + 1):
+            rng.bit_generator.state = state
+            chosen = rng.choice(cls.N, size=count, replace=False) if count else np.zeros(0, int)
+            noise = rng.normal(size=count) if count else np.zeros(0)
+            shifted.append({"index": chosen.tolist(), "noise": noise.tolist()})
+        return {
+            "x": clean.X[:, 0].tolist(),
+            "y": clean.y.tolist(),
+            "shifted": shifted,
+            "slope": cls.SLOPE,
+            "intercept": cls.INTERCEPT,
+            "lr": cls.LR,
+            "losses": list(LOSS_NAMES),
         }
-        ax.set(xlim=(-3, 3), ylim=(-6, 10), xlabel="x", ylabel="y")
-        ax.set_title(" ", y=1.0)  # filled in on each update
-        ax.legend(loc="upper left", fontsize=8, ncol=2)
-        self._bars = self._ax_bars.barh(
-            range(3), [0, 0, 0], color=[_COLOURS[name] for name in LOSS_NAMES], height=0.6
-        )
-        self._ax_bars.set_yticks(range(3), LOSS_NAMES)
-        self._ax_bars.invert_yaxis()
-        self._ax_bars.axvline(0, color=PALETTE["minimum"], lw=1)
-        self._ax_bars.set(xlim=(-1.0, 1.0), xlabel="fitted slope − true slope")
-        self._ax_bars.set_title("Slope error", y=1.0)
-        for axis in (ax.xaxis, ax.yaxis, self._ax_bars.xaxis):
-            axis.set_major_locator(MaxNLocator(5))
-        moving = [self._inliers, self._outliers, *self._lines.values(), *self._bars, ax.title]
-        self._render = Blitted(self._figure, moving)
 
-        for control in (self.count, self.shift, self.delta):
-            control.observe(self._on_change, names="value")
-        self.widget = widgets.VBox(
-            [widgets.HBox([self.count, self.shift]), self.delta, self.readout, self.figure_view]
+    @classmethod
+    def _dataset(cls, count, shift=0.0):
+        return data.linear(
+            n=cls.N,
+            weights=(cls.SLOPE,),
+            bias=cls.INTERCEPT,
+            noise=cls.NOISE,
+            outliers=count,
+            outlier_shift=shift,
+            seed=cls.SEED,
         )
-        self.update()
 
-    def _on_change(self, _change):
-        self.update()
+    @traitlets.validate("count")
+    def _check_count(self, proposal):
+        value = proposal["value"]
+        if not 0 <= value <= self.MAX_COUNT:
+            raise ValueError(f"count must be between 0 and {self.MAX_COUNT} outliers, got {value}")
+        return value
+
+    @traitlets.validate("shift")
+    def _check_shift(self, proposal):
+        return _in_range("shift", proposal["value"], 0.0, 50.0)
+
+    @traitlets.validate("delta")
+    def _check_delta(self, proposal):
+        return _in_range("delta", proposal["value"], 0.2, 5.0)
+
+    @property
+    def dataset(self):
+        """The 40 points for the current count and shift (``data.linear``)."""
+        return self._dataset(self.count, self.shift)
 
     def compute(self):
-        """The data set and the three fitted lines for the current controls (no drawing)."""
-        dataset = data.linear(
-            n=self.N,
-            weights=(self.SLOPE,),
-            bias=self.INTERCEPT,
-            noise=self.NOISE,
-            outliers=self.count.value,
-            outlier_shift=self.shift.value,
-            seed=self.SEED,
-        )
-        fits = fit_lines(dataset.X[:, 0], dataset.y, delta=self.delta.value, steps=self.steps)
+        """The data set and the three fitted lines, rows in the order MSE, MAE, Huber."""
+        dataset = self.dataset
+        fits = fit_lines(dataset.X[:, 0], dataset.y, delta=self.delta, lr=self.LR, steps=self.steps)
         return dataset, fits
 
-    def update(self):
-        """Refit and redraw."""
-        dataset, fits = self.compute()
-        self.dataset = dataset
-        self.fits = {name: (float(w), float(b)) for name, (w, b) in zip(LOSS_NAMES, fits)}
-        self.slopes = {name: wb[0] for name, wb in self.fits.items()}
-        x, y, bad = dataset.X[:, 0], dataset.y, dataset.is_outlier
-        self._inliers.set_data(x[~bad], y[~bad])
-        self._outliers.set_data(x[bad], y[bad])
-        for name, (w, b) in self.fits.items():
-            self._lines[name].set_data(self._grid, w * self._grid + b)
-        # The y range moves in steps of 10, so the static background is redrawn only then.
-        limits = (min(-6.0, 10 * np.floor((y.min() - 1) / 10)), max(10.0, 10 * np.ceil((y.max() + 1) / 10)))
-        if limits != self._ax_fit.get_ylim():
-            self._ax_fit.set_ylim(*limits)
-            self._render.invalidate()
-        self._ax_fit.set_title(
-            f"{self.count.value} outliers shifted up by {self.shift.value:.0f}; "
-            f"Huber δ = {self.delta.value:.1f}",
-            y=1.0,
-        )
-        errors = [self.slopes[name] - self.SLOPE for name in LOSS_NAMES]
-        reach = max(1.0, float(np.ceil(max(abs(err) for err in errors) + 0.05)))  # whole units
-        if (-reach, reach) != self._ax_bars.get_xlim():
-            self._ax_bars.set_xlim(-reach, reach)
-            self._render.invalidate()
-        for bar, err in zip(self._bars, errors):
-            bar.set_width(err)
+    @property
+    def fits(self):
+        """``{loss: (w, b)}`` for the current settings."""
+        _, fits = self.compute()
+        return {name: (float(w), float(b)) for name, (w, b) in zip(LOSS_NAMES, fits)}
 
-        parts = " · ".join(
-            f"{name} {self.slopes[name]:.3f} ({err:+.3f})" for name, err in zip(LOSS_NAMES, errors)
-        )
-        worst = LOSS_NAMES[int(np.argmax(np.abs(errors)))]
-        self.readout.value = _status(
-            f"True slope {self.SLOPE:.1f}. Fitted slope (error): {parts}. Pulled most: <b>{worst}</b>."
-        )
-        alt = (
-            f"Left: {self.N} points around the line y = 2x + 1, {self.count.value} of them shifted up by "
-            f"{self.shift.value:.0f}, with the lines fitted under MSE (slope {self.slopes['MSE']:.2f}), "
-            f"MAE (slope {self.slopes['MAE']:.2f}) and Huber (slope {self.slopes['Huber']:.2f}). "
-            f"Right: each fitted slope minus the true slope 2, as bars; the largest is {worst}'s."
-        )
-        self.figure_view.value = self._render.png_html(alt)
-        return self.fits
-
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
+    @property
+    def slopes(self):
+        return {name: wb[0] for name, wb in self.fits.items()}
