@@ -704,6 +704,19 @@ function dampingWords(lr, momentum, curvature, info, run) {
   return `${regime} · ${where}; ${roots}, rate ${fmt(info.rate, 4)} per step; ${outcome}, crossing the minimum ${crossings} time${crossings === 1 ? "" : "s"}.`;
 }
 
+// Each widget on a page loads its own copy of this module, so the shared counter behind
+// control ids starts again at 1 in every explorer; with the race on the same page the labels
+// would point at this explorer's inputs. Give this explorer's controls ids of their own.
+function ownIds(container) {
+  const prefix = `downhill-momentum-${Math.random().toString(36).slice(2)}`;
+  container.querySelectorAll(".downhill-control").forEach((row, k) => {
+    const id = `${prefix}-${k}`;
+    row.querySelector("label").htmlFor = id;
+    row.querySelector("input, select").id = id;
+    row.querySelector("output").htmlFor = id;
+  });
+}
+
 function renderMomentum(model, el_) {
   const { root, controls, readout } = frame(el_, "Momentum damping explorer");
   const mu = slider(controls, "Momentum μ", { min: 0, max: 0.99, step: 0.01, value: model.get("momentum") });
@@ -713,6 +726,7 @@ function renderMomentum(model, el_) {
   bind(model, mu.input, "momentum", Number);
   bind(model, curv.input, "curvature", Number);
   bind(model, steps.input, "steps", (v) => Math.round(Number(v)));
+  ownIds(controls);
 
   const svg = el("svg", { viewBox: "0 0 760 300", role: "img" });
   root.appendChild(svg);
