@@ -235,15 +235,46 @@ def test_chapter_05_landscape_explorer_converges_then_diverges(browser, site):
     assert visit.errors == [] and visit.left_localhost == []
 
 
+def explorer_index(page, title):
+    """The position of the explorer whose group is labelled ``title`` among the page's explorers."""
+    titles = page.locator(".downhill-explorer").evaluate_all(
+        "es => es.map(e => e.getAttribute('aria-label'))"
+    )
+    return titles.index(title)
+
+
 def test_chapter_07_race_responds_and_reports_which_racers_diverge(browser, site):
     visit = Visit(browser, site, "chapters/07_optimizers.html")
     visit.page.wait_for_selector(".downhill-explorer svg polyline")
-    before = explorer_state(visit.page)
+    race = explorer_index(visit.page, "Optimizer race")
+    before = explorer_state(visit.page, race)
     assert "diverged" not in before["readout"]
-    set_rate(visit.page, 0.01)  # gdlab: SGD and momentum diverge on Rosenbrock, RMSprop and Adam do not
-    after = explorer_state(visit.page)
+    set_rate(visit.page, 0.01, race)  # gdlab: SGD and momentum diverge on Rosenbrock, RMSprop and Adam do not
+    after = explorer_state(visit.page, race)
     assert after["paths"] != before["paths"]
     lines = dict(line.split(": ", 1) for line in after["readout"].splitlines() if ": " in line)
     diverged = {name.strip("■ ").strip() for name, state in lines.items() if state.startswith("diverged")}
     assert diverged == {"sgd", "momentum"}
+    assert visit.errors == [] and visit.left_localhost == []
+
+
+def test_chapter_07_damping_explorer_names_each_regime_as_momentum_moves(browser, site):
+    visit = Visit(browser, site, "chapters/07_optimizers.html")
+    visit.page.wait_for_selector(".downhill-explorer svg polyline")
+    damper = explorer_index(visit.page, "Momentum damping explorer")
+    before = explorer_state(visit.page, damper)
+    assert before["readout"].startswith("underdamped")  # μ = 0.9 at αλ = 0.04, as in the chapter
+    assert before["svg"] == before["readout"]  # the readout is the figure's alt text
+    seen = {}
+    for momentum, expected in [(0.64, "critically damped"), (0.3, "overdamped"), (0.0, "overdamped")]:
+        set_slider(visit.page, "Momentum μ", momentum, damper)
+        state = explorer_state(visit.page, damper)
+        assert state["readout"].startswith(expected), state["readout"]
+        assert state["svg"] == state["readout"]
+        seen[momentum] = state
+    assert all("0.64 for αλ = 0.04" in s["readout"] for s in seen.values())  # the critical μ, named
+    assert len({str(s["paths"]) for s in [before, *seen.values()]}) == 4  # the iterates are redrawn
+    set_slider(visit.page, "Curvature λ", 4, damper)
+    set_rate(visit.page, 0.9, damper)  # αλ = 3.6 with μ = 0: the root −2.6 lies outside the unit circle
+    assert explorer_state(visit.page, damper)["readout"].startswith("diverging")
     assert visit.errors == [] and visit.left_localhost == []

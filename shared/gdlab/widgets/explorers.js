@@ -1471,6 +1471,147 @@ function renderRegularization(model, el_) {
   redraw();
 }
 
+// ---- 07 momentum damping ----
+// Heavy-ball momentum on one quadratic direction (λ/2)·x², as gdlab.widgets.momentum: the
+// iterates come from descend with SGD and momentum, the regime from the two roots of
+// z² − (1 + μ − αλ)·z + μ, the characteristic polynomial of the 2×2 iteration matrix.
+
+const DAMPING_TOL = 1e-9;
+
+/** The critical momentum (1 − √(αλ))², or null where αλ ≥ 4 leaves none in [0, 1). */
+export function criticalMomentum(lr, curvature) {
+  const product = lr * curvature;
+  if (product >= 4) return null;
+  return (1 - Math.sqrt(product)) ** 2;
+}
+
+/** Roots (as [re, im], larger modulus first), rate, discriminant, critical μ and regime. */
+export function damping(lr, momentum, curvature) {
+  const critical = criticalMomentum(lr, curvature);
+  const a = 1 + momentum - lr * curvature;
+  const disc = a * a - 4 * momentum;
+  let roots;
+  if (disc >= 0) {
+    const root = Math.sqrt(disc);
+    roots = [[(a + root) / 2, 0], [(a - root) / 2, 0]];
+  } else {
+    const root = Math.sqrt(-disc);
+    roots = [[a / 2, root / 2], [a / 2, -root / 2]];
+  }
+  roots.sort((p, q) => Math.hypot(...q) - Math.hypot(...p));
+  const rate = Math.hypot(...roots[0]);
+  let regime;
+  if (rate >= 1) regime = "diverging";
+  else if (Math.abs(disc) <= DAMPING_TOL) regime = "critically damped";
+  else if (disc > 0) regime = "overdamped";
+  else regime = "underdamped";
+  return { roots, rate, discriminant: disc, critical, regime };
+}
+
+/** The run the explorer draws: SGD with momentum μ at rate α on (λ/2)·x² from x0. */
+export function momentumRun(lr, momentum, curvature, x0, steps) {
+  return descend(quadratic1d(curvature), x0, makeOptimizer("sgd", { lr, momentum }), steps);
+}
+
+function rootText([re, im]) {
+  return im === 0 ? fmt(re, 4) : `${fmt(re, 4)} ${im > 0 ? "+" : "−"} ${fmt(Math.abs(im), 4)}i`;
+}
+
+function dampingWords(lr, momentum, curvature, info, run) {
+  const product = lr * curvature;
+  const { critical, regime } = info;
+  const where =
+    critical === null
+      ? `no critical μ below 1 for αλ = ${fmt(product, 4)}`
+      : regime === "critically damped"
+        ? `μ = ${fmt(momentum, 3)} is the critical μ = (1 − √(αλ))² = ${fmt(critical, 4)} for αλ = ${fmt(product, 4)}`
+        : `μ = ${fmt(momentum, 3)} ${momentum < critical ? "<" : ">"} critical μ = ${fmt(critical, 4)} for αλ = ${fmt(product, 4)}`;
+  const [r1, r2] = info.roots;
+  const roots =
+    regime === "critically damped"
+      ? `a double root ${rootText(r1)}`
+      : r1[1] !== 0
+        ? `roots ${fmt(r1[0], 4)} ± ${fmt(Math.abs(r1[1]), 4)}i, modulus √μ = ${fmt(info.rate, 4)}`
+        : `roots ${rootText(r1)} and ${rootText(r2)}`;
+  const last = run.positions.at(-1)[0];
+  const outcome =
+    run.status === "diverged"
+      ? `the run diverged at step ${run.divergedAt}`
+      : run.status === "converged"
+        ? `the run converged at step ${run.convergedAt}`
+        : `after ${run.positions.length - 1} steps x = ${fmt(last, 4)}`;
+  const crossings = run.positions.slice(1).filter((p, k) => Math.sign(p[0]) !== Math.sign(run.positions[k][0])).length;
+  return `${regime} · ${where}; ${roots}, rate ${fmt(info.rate, 4)} per step; ${outcome}, crossing the minimum ${crossings} time${crossings === 1 ? "" : "s"}.`;
+}
+
+// Each widget on a page loads its own copy of this module, so the shared counter behind
+// control ids starts again at 1 in every explorer; with the race on the same page the labels
+// would point at this explorer's inputs. Give this explorer's controls ids of their own.
+function renderMomentum(model, el_) {
+  const { root, controls, readout } = frame(el_, "Momentum damping explorer");
+  const mu = slider(controls, "Momentum μ", { min: 0, max: 0.99, step: 0.01, value: model.get("momentum") });
+  const lr = rateControl(controls, model, { min: -3, max: 0 });
+  const curv = slider(controls, "Curvature λ", { min: 0.25, max: 4, step: 0.25, value: model.get("curvature") });
+  const steps = slider(controls, "Steps", { min: 1, max: 300, step: 1, value: model.get("steps") });
+  bind(model, mu.input, "momentum", Number);
+  bind(model, curv.input, "curvature", Number);
+  bind(model, steps.input, "steps", (v) => Math.round(Number(v)));
+  ownIds(controls);
+
+  const svg = el("svg", { viewBox: "0 0 760 300", role: "img" });
+  root.appendChild(svg);
+  const left = panel(svg, { x: 0, y: 0, width: 440, height: 300, title: "", xlabel: "step t", ylabel: "x (error, parameter units)" });
+  const right = panel(svg, { x: 440, y: 0, width: 320, height: 300, title: "Roots of the iteration matrix", xlabel: "real part", ylabel: "imaginary part" });
+  const zero = el("line", { stroke: "#888", "stroke-width": 0.8 }, left.plot);
+  const upper = el("polyline", { fill: "none", stroke: PALETTE.end, "stroke-width": 1, "stroke-dasharray": "3 3" }, left.plot);
+  const lower = el("polyline", { fill: "none", stroke: PALETTE.end, "stroke-width": 1, "stroke-dasharray": "3 3" }, left.plot);
+  const path = el("polyline", { fill: "none", stroke: PALETTE.path, "stroke-width": 1.6 }, left.plot);
+  right.setLimits([-1.25, 1.25], [-1.25, 1.25]);
+  const unit = el("ellipse", { cx: right.sx(0), cy: right.sy(0), rx: right.sx(1) - right.sx(0), ry: right.sy(0) - right.sy(1), fill: "none", stroke: "#888" }, right.plot);
+  unit.setAttribute("stroke-dasharray", "2 2");
+  const modulus = el("ellipse", { cx: right.sx(0), cy: right.sy(0), fill: "none", stroke: PALETTE.curve, "stroke-width": 1 }, right.plot);
+  const dots = [0, 1].map(() => el("circle", { r: 5, fill: PALETTE.path, stroke: "white" }, right.plot));
+
+  const redraw = timed(() => {
+    const alpha = model.get("lr");
+    const m = model.get("momentum");
+    const lam = model.get("curvature");
+    const info = damping(alpha, m, lam);
+    const run = momentumRun(alpha, m, lam, model.get("x0"), model.get("steps"));
+    const xs = run.positions.map((p) => p[0]);
+    const ts = xs.map((_, t) => t);
+    const x0 = Math.abs(xs[0]);
+    const envelope = ts.map((t) => x0 * info.rate ** t);
+    const top = Math.max(x0, ...xs.map(Math.abs));
+    left.setLimits([0, Math.max(xs.length - 1, 1)], padded(-top, top));
+    left.titleNode.textContent = `x per step on (${fmt(lam, 3)}/2)·x², α = ${fmt(alpha, 3)}, μ = ${fmt(m, 3)}`;
+    zero.setAttribute("x1", left.sx(0));
+    zero.setAttribute("x2", left.sx(Math.max(xs.length - 1, 1)));
+    zero.setAttribute("y1", left.sy(0));
+    zero.setAttribute("y2", left.sy(0));
+    upper.setAttribute("points", points(left, ts, envelope));
+    lower.setAttribute("points", points(left, ts, envelope.map((v) => -v)));
+    path.setAttribute("points", points(left, ts, xs));
+    const rate = Math.min(info.rate, 1.25);
+    modulus.setAttribute("rx", right.sx(rate) - right.sx(0));
+    modulus.setAttribute("ry", right.sy(0) - right.sy(rate));
+    info.roots.forEach(([re, im], i) => {
+      dots[i].setAttribute("cx", right.sx(Math.max(-1.25, Math.min(1.25, re))));
+      dots[i].setAttribute("cy", right.sy(im));
+    });
+    const words = dampingWords(alpha, m, lam, info, run);
+    readout.dataset.status = info.regime === "diverging" ? "diverging" : run.status;
+    readout.textContent = words;
+    svg.setAttribute("aria-label", words);
+    mu.value.textContent = fmt(m, 3);
+    lr.value.textContent = fmt(alpha, 3);
+    curv.value.textContent = fmt(lam, 3);
+    steps.value.textContent = String(model.get("steps"));
+  });
+  for (const name of ["momentum", "lr", "curvature", "x0", "steps"]) model.on(`change:${name}`, redraw);
+  redraw();
+}
+
 // ---------------------------------------------------------------------------------------
 
 // One renderer per explorer kind. Each chapter's explorers add their own entry in a section
@@ -1485,6 +1626,7 @@ const RENDERERS = {
   schedules: renderSchedules,
   batch_size: renderBatchSize,
   regularization: renderRegularization,
+  momentum: renderMomentum,
 };
 
 function render({ model, el }) {
