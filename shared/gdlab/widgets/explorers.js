@@ -915,7 +915,7 @@ function renderSurface(model, el_, { race }) {
     // The alt text is the readout, after what the figure draws.
     svg.setAttribute(
       "aria-label",
-      `Map of ${land.text} with the path${runs.length > 1 ? "s" : ""} of ${labels.join(", ")} from (${model.get("x0").join(", ")}) at learning rate ${fmt(alpha, 3)}; right: the loss per step on a log scale. ${race ? lines.map((l) => l.replace(/<[^>]+>/g, "")).join("; ") : readout.textContent}`,
+      `Map of ${land.text} with the path${runs.length > 1 ? "s" : ""} of ${labels.join(", ")} from (${model.get("x0").join(", ")}) at learning rate ${fmt(alpha, 3)}; right: the loss per step on a log scale. ${race ? lines.map((l) => l.replace(/<[^>]+>/g, "").replace("■ ", "")).join("; ") : readout.textContent}`,
     );
   });
   for (const n of ["function", "formula", "optimizer", "racers", "x0", "lr", "steps"]) model.on(`change:${n}`, redraw);
@@ -1063,8 +1063,8 @@ function linkState(model, el_) {
     }
     model.save_changes();
     if (ignored.length) said.textContent = `not taken from the link: ${ignored.join("; ")}`;
-    box.value = linkFor();
     for (const n of names) model.on(`change:${n}`, follow);
+    follow(); // the address now says what is shown (a setting the link could not give is dropped)
   };
   // The key needs the explorer's place on the page: wait until it is on the page.
   let tries = 0;
