@@ -228,9 +228,8 @@ def _second_explorer(html, state):
     return with_state(html, state)
 
 
-BOTH_DRAWN = (
-    "() => document.querySelectorAll('.downhill-explorer[data-kind=surface] svg polyline').length >= 2"
-)
+BOTH_DRAWN = """() => [...document.querySelectorAll('.downhill-explorer[data-kind=surface]')]
+    .filter(e => e.querySelector('svg polyline')).length === 2"""
 
 
 def test_two_explorers_of_one_kind_on_a_page_keep_their_own_settings_in_the_link(browser, site, built_book):

@@ -500,10 +500,12 @@ function padded(lo, hi, frac = 0.05) {
 // ---------------------------------------------------------------------------------------
 // Controls: labelled, keyboard-usable native inputs.
 
-let uid = 0;
+// Element ids must be unique on the page, and each explorer may load its own copy of this
+// module: the counter lives on the page, not in the module.
+const nextId = () => (globalThis.__downhillIds = (globalThis.__downhillIds ?? 0) + 1);
 
 function control(container, label, input) {
-  const id = `downhill-${++uid}`;
+  const id = `downhill-${nextId()}`;
   const row = document.createElement("div");
   row.className = "downhill-control";
   const lab = document.createElement("label");
@@ -709,7 +711,7 @@ function renderCurve(model, el_, { regimeMode }) {
   root.appendChild(svg);
   const left = panel(svg, { x: 0, y: 0, width: 380, height: 300, title: "", xlabel: "x (parameter)", ylabel: "f(x) (loss)" });
   const right = panel(svg, { x: 380, y: 0, width: 380, height: 300, title: "Loss per step", xlabel: "step", ylabel: "f(x) (loss)" });
-  const dotId = `dot${++uid}`;
+  const dotId = `downhill-dot${nextId()}`;
   const marker = el("marker", { id: dotId, viewBox: "0 0 6 6", refX: 3, refY: 3, markerWidth: 5, markerHeight: 5 }, el("defs", {}, svg));
   el("circle", { cx: 3, cy: 3, r: 2.5, fill: PALETTE.path }, marker);
   const curve = el("polyline", { fill: "none", stroke: PALETTE.curve, "stroke-width": 2 }, left.plot);
