@@ -227,6 +227,107 @@ PYTHON_WIDGETS = [
 ]
 
 
+# Set a control as a reader would and time, inside the page, the change to the redrawn figure
+# (all synchronous: parse, check, descend, draw).
+_TIME_CHANGE = """(control, value) => {
+  const start = performance.now();
+  control.value = value;
+  control.dispatchEvent(new Event(control.tagName === "SELECT" ? "input" : "change", {bubbles: true}));
+  return performance.now() - start;
+}"""
+
+
+# Control changes of the explorers that compute in the browser beyond the rate slider: a
+# typed formula (parsed, checked, descended and drawn) and the lists that change the
+# surface or the optimizer: (label, page, explorer kind, control label, values to alternate).
+DESIGN_CONTROLS = [
+    (
+        "02 1-D explorer, typed formula",
+        "chapters/02_gd_intuition.html",
+        "curve",
+        "Your formula f(x) =",
+        ["x^4 - 8*x^2 + x", "x^4 - 7*x^2 + sin(3*x)"],
+    ),
+    (
+        "05 Loss Landscape Explorer, typed formula",
+        "chapters/05_landscapes.html",
+        "surface",
+        "Your formula f(x, y) =",
+        ["(1 - x)^2 + 100*(y - x^2)^2", "(x^2 + y - 11)^2 + (x + y^2 - 7)^2"],
+    ),
+    (
+        "05 Loss Landscape Explorer, surface list",
+        "chapters/05_landscapes.html",
+        "surface",
+        "Surface",
+        ["rosenbrock", "himmelblau"],
+    ),
+    (
+        "05 Loss Landscape Explorer, optimizer list",
+        "chapters/05_landscapes.html",
+        "surface",
+        "Optimizer",
+        ["adam", "nesterov"],
+    ),
+    (
+        "07 optimizer race, surface list",
+        "chapters/07_optimizers.html",
+        "race",
+        "Surface",
+        ["himmelblau", "rosenbrock"],
+    ),
+]
+
+
+def bench_explorer_design(html, repeats=30):
+    """Control change to redrawn figure in chromium for typed formulas and the explorers' lists."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+    from test_browser import CHROMIUM, FLAGS, _Quiet
+
+    if not Path(CHROMIUM).exists():
+        return [
+            {
+                "name": "explorer controls in the browser (chromium missing)",
+                "median": None,
+                "unit": "s",
+                "target": 0.016,
+            }
+        ]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=html))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    site = f"http://127.0.0.1:{server.server_address[1]}"
+    entries = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        for label, path, kind, control, values in DESIGN_CONTROLS:
+            page = browser.new_page()
+            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(site) else r.abort())
+            page.goto(f"{site}/{path}")
+            page.wait_for_selector(f'.downhill-explorer[data-kind="{kind}"] svg polyline')
+            explorer = page.locator(f'.downhill-explorer[data-kind="{kind}"]').first
+            explorer.get_by_role("slider", name="Steps", exact=True).evaluate(
+                "s => { s.value = 500; s.dispatchEvent(new Event('input', {bubbles: true})); }"
+            )
+            box = explorer.get_by_label(control, exact=True)
+            timings = [box.evaluate(_TIME_CHANGE, values[i % len(values)]) for i in range(repeats)]
+            entries.append(
+                {
+                    "name": f"{label}: change to redraw (500 steps)",
+                    "median": statistics.median(timings) / 1000,
+                    "unit": "s",
+                    "target": 0.016,
+                }
+            )
+            page.close()
+        browser.close()
+    server.shutdown()
+    return entries
+
+
 def bench_python_widgets():
     import numpy as np
 
@@ -399,6 +500,7 @@ def main():
         bench_import(),
         *bench_browser(html),
         *bench_static_explorers(html),
+        *bench_explorer_design(html),
         *bench_python_widgets(),
         *bench_landscape_slice(),
         *bench_chapters(),

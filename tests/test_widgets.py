@@ -57,6 +57,31 @@ def test_landscape_explorer_and_race_follow_their_optimizers():
     assert runs["momentum"].losses[-1] < runs["sgd"].losses[-1]
 
 
+def test_a_typed_formula_replaces_the_named_function_and_an_empty_one_gives_it_back():
+    explorer = CurveExplorer(function="double_well", x0=2.5, lr=0.01, steps=200)
+    named = explorer.trajectory()
+    explorer.formula = "x^4 - 8*x^2 + x"  # the double well, typed
+    np.testing.assert_allclose(explorer.trajectory().positions, named.positions, rtol=1e-12)
+    explorer.formula = "(x - 1)^2"
+    # each step multiplies the distance to 1 by 1 - 2α = 0.98
+    assert explorer.trajectory().final[0] == pytest.approx(1 + 1.5 * 0.98**200, rel=1e-9)
+    explorer.formula = ""
+    assert explorer.landscape().name == "double_well"
+    surface = LandscapeExplorer(formula="x^2 + 10*y^2", x0=(2.0, 1.0), lr=0.05, steps=500)
+    assert surface.trajectory().converged and np.allclose(surface.trajectory().final, 0.0, atol=1e-6)
+
+
+def test_each_explorer_names_the_settings_a_link_reproduces():
+    for explorer, names in [
+        (CurveExplorer(), {"function", "formula", "x0", "lr", "steps"}),
+        (RegimeExplorer(), {"curvature", "x0", "lr", "steps"}),
+        (LandscapeExplorer(), {"function", "formula", "optimizer", "x0", "lr", "steps"}),
+        (OptimizerRace(), {"function", "racers", "x0", "lr", "steps"}),
+    ]:
+        assert set(explorer.url_traits) == names and explorer.get_state()["url_traits"] == explorer.url_traits
+        explorer.close()
+
+
 @pytest.mark.parametrize(
     "make,match",
     [
@@ -67,6 +92,12 @@ def test_landscape_explorer_and_race_follow_their_optimizers():
         (lambda: LandscapeExplorer(optimizer="lion"), "unknown optimizer"),
         (lambda: LandscapeExplorer(function="valley"), "function must be one of"),
         (lambda: OptimizerRace(racers=()), "at least one"),
+        (
+            lambda: CurveExplorer(formula="x^4 - 8*x^2 +"),
+            "expected a number, a name or '\\(' at character 14",
+        ),
+        (lambda: CurveExplorer(formula="x + y"), "unknown name 'y'"),
+        (lambda: LandscapeExplorer(formula="x * z"), "unknown name 'z'"),
     ],
 )
 def test_bad_settings_are_refused_with_a_clear_error(make, match):
@@ -140,6 +171,7 @@ WIDGETS = {
     "LiveTraining": _live_training,
     "RegularizationExplorer": _regularization,
     "CurveExplorer": _explorer(CurveExplorer, "lr", 0.9),
+    "CurveExplorer with a formula": _explorer(CurveExplorer, "formula", "x^4 - 8*x^2 + x"),
     "RegimeExplorer": _explorer(RegimeExplorer, "curvature", 4.0),
     "LandscapeExplorer": _explorer(LandscapeExplorer, "optimizer", "adam"),
     "OptimizerRace": _explorer(OptimizerRace, "racers", ["sgd", "adam"]),

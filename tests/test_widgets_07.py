@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gdlab.widgets.live import tables
 from gdlab.widgets.momentum import DAMPING_REGIMES, MomentumExplorer, critical_momentum, damping
 
 ESM = Path(__file__).resolve().parents[1] / "shared" / "gdlab" / "widgets" / "explorers.js"
@@ -25,9 +26,9 @@ const fs = require("fs");
 (async () => {
   const source = fs.readFileSync(process.argv[1], "utf8");
   const m = await import("data:text/javascript;base64," + Buffer.from(source).toString("base64"));
-  const cases = JSON.parse(fs.readFileSync(0, "utf8"));
+  const { tables, cases } = JSON.parse(fs.readFileSync(0, "utf8"));
   const out = cases.map((c) => ({
-    run: m.momentumRun(c.lr, c.momentum, c.curvature, [c.x0], c.steps),
+    run: m.momentumRun(tables, c.lr, c.momentum, c.curvature, [c.x0], c.steps),
     damping: m.damping(c.lr, c.momentum, c.curvature),
   }));
   process.stdout.write(JSON.stringify(out));
@@ -52,7 +53,11 @@ def python_side(case):
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
 def test_browser_iterates_and_regime_equal_gdlab_within_1e_12():
     result = subprocess.run(
-        [NODE, "-e", RUNNER, str(ESM)], input=json.dumps(CASES), capture_output=True, text=True, check=True
+        [NODE, "-e", RUNNER, str(ESM)],
+        input=json.dumps({"tables": tables(), "cases": CASES}),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     regimes = set()
     for case, js in zip(CASES, json.loads(result.stdout), strict=True):

@@ -2,10 +2,15 @@
 
 Each is an anywidget: a Python model holding the traits that drive it (function, start,
 optimizer, learning rate, steps) and one ES module, ``explorers.js``, that reimplements
-the landscapes, optimizers and ``descend`` of gdlab and draws the result. The same widget
-runs in JupyterLab, in Colab (custom widget manager) and in the built book, where no
-kernel exists. Set a trait from Python and the view follows; :meth:`trajectory` gives the
-run that the browser draws, computed by gdlab (a test checks that both agree).
+the maths of gdlab's landscapes, optimizers and ``descend`` and draws the result. Every
+table the browser needs (landscape names, bounds and descriptions, optimizer presets and
+each optimizer's hyperparameters, tolerances, divergence limits, the palette) is built
+here from gdlab and sent as the synced trait ``tables``: the browser keeps no copy. The
+same widget runs in JupyterLab, in Colab (custom widget manager) and in the built book,
+where no kernel exists. Set a trait from Python and the view follows; :meth:`trajectory`
+gives the run that the browser draws, computed by gdlab (a test checks that both agree).
+The settings named in ``url_traits`` are written into the page's address, so a link
+reproduces what the reader sees.
 
 >>> from gdlab.widgets import CurveExplorer
 >>> explorer = CurveExplorer(function="bowl", lr=1.1, steps=200)
@@ -13,17 +18,28 @@ run that the browser draws, computed by gdlab (a test checks that both agree).
 'diverged'
 """
 
+import inspect
+import math
 from pathlib import Path
 
 import anywidget
+import numpy as np
 import traitlets
 
-from .. import landscapes, optim
+from .. import formula as _formula
+from .. import landscapes, optim, plotting, regimes
 from ..descent import descend
 from ..regimes import parabola_run, path_regime
 from ..regimes import regime as _regime
 
-__all__ = ["CurveExplorer", "LandscapeExplorer", "OptimizerRace", "RegimeExplorer", "optimizer_for"]
+__all__ = [
+    "CurveExplorer",
+    "LandscapeExplorer",
+    "OptimizerRace",
+    "RegimeExplorer",
+    "optimizer_for",
+    "tables",
+]
 
 _ESM = Path(__file__).with_name("explorers.js")
 _CURVES = ("valley", "bowl", "double_well")
@@ -49,12 +65,98 @@ def optimizer_for(label, lr):
     return optim.by_name(name, lr=lr, **hyper)
 
 
+def _defaults(function):
+    """A function's keyword arguments and their defaults (``None`` where it has none)."""
+    return {
+        name: None if p.default is inspect.Parameter.empty else p.default
+        for name, p in inspect.signature(function).parameters.items()
+    }
+
+
+def _plain(value):
+    # JSON has lists, not tuples.
+    return list(value) if isinstance(value, tuple) else value
+
+
+def tables():
+    """Every table the browser module needs, built from gdlab: the browser's only copy.
+
+    >>> tables()["presets"]["momentum"]
+    {'optimizer': 'sgd', 'hyper': {'momentum': 0.9}}
+    """
+    descend_defaults = _defaults(descend)
+    return {
+        "landscapes": {
+            name: {
+                "dim": land.dim,
+                "text": land.text,
+                "bounds": [list(b) for b in land.bounds],
+            }
+            for name in _CURVES + _SURFACES
+            for land in [landscapes.by_name(name)]
+        },
+        "curves": list(_CURVES),
+        "surfaces": list(_SURFACES),
+        "optimizers": {
+            name: {k: _plain(v) for k, v in _defaults(factory).items()}
+            for name, factory in optim._FACTORIES.items()
+        },
+        "presets": {
+            label: {"optimizer": name, "hyper": dict(hyper)} for label, (name, hyper) in _OPTIMIZERS.items()
+        },
+        "descend": {"tol": descend_defaults["tol"], "escape_radius": descend_defaults["escape_radius"]},
+        "regime_tolerance": regimes._TOLERANCE,
+        "regime_bounds": [list(b) for b in landscapes.quadratic([[1.0]]).bounds],
+        "steps": [1, _MAX_STEPS],
+        "formula": {
+            "functions": list(_formula.FUNCTIONS),
+            "constants": dict(_formula.CONSTANTS),
+            "variables": list(_formula.VARIABLES),
+            "max_length": _formula.MAX_LENGTH,
+            "looped_power": _formula._LOOPED_POWER,
+            "bounds": {"1": [[-4.0, 4.0]], "2": [[-3.0, 3.0], [-3.0, 3.0]]},
+        },
+        "palette": dict(plotting.PALETTE),
+        "sequence": list(plotting.SEQUENCE),
+    }
+
+
+_MAX_STEPS = 5000
+
+
+def _formula_landscape(text, dim):
+    bounds = tables()["formula"]["bounds"][str(dim)]
+    return _formula.landscape(text, dim, bounds=bounds)
+
+
+def _check_start(land, x0):
+    with np.errstate(all="ignore"):
+        value, grad = float(land.f(x0)), land.grad(x0)
+    if not (math.isfinite(value) and np.all(np.isfinite(grad))):
+        raise ValueError(
+            f"the formula is not finite at the start {list(x0)}: f = {value}, gradient {grad.tolist()}"
+        )
+
+
+def _url_traits(*names):
+    """The synced trait listing the settings a link reproduces (generic code in explorers.js)."""
+    return traitlets.List(traitlets.Unicode(), default_value=list(names)).tag(sync=True)
+
+
 class _Explorer(anywidget.AnyWidget):
     _esm = _ESM
     kind = traitlets.Unicode(read_only=True).tag(sync=True)
     lr = traitlets.Float(0.1).tag(sync=True)
     steps = traitlets.Int(20).tag(sync=True)
     x0 = traitlets.List(traitlets.Float()).tag(sync=True)
+    # The tables the browser computes and draws with (see tables()), and the settings a link
+    # to the page reproduces.
+    tables = traitlets.Dict(read_only=True).tag(sync=True)
+    url_traits = _url_traits()
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.set_trait("tables", tables())
 
     def get_state(self, key=None, drop_defaults=False):
         """The traits to send to the browser: all of them, even where asked to drop defaults.
@@ -75,18 +177,40 @@ class _Explorer(anywidget.AnyWidget):
 
     @traitlets.validate("steps")
     def _check_steps(self, proposal):
-        if not 1 <= proposal["value"] <= 5000:
-            raise ValueError(f"steps must be between 1 and 5000, got {proposal['value']}")
+        if not 1 <= proposal["value"] <= _MAX_STEPS:
+            raise ValueError(f"steps must be between 1 and {_MAX_STEPS}, got {proposal['value']}")
         return proposal["value"]
 
 
-class CurveExplorer(_Explorer):
-    """Gradient descent on a 1-D curve (chapter 02): function, start, learning rate, steps."""
+class _FormulaMixin:
+    """A typed ``formula`` (empty: use ``function``), parsed by :mod:`gdlab.formula`."""
 
+    def landscape(self):
+        """The landscape the explorer descends: the typed formula, else the named function."""
+        if self.formula:
+            land = _formula_landscape(self.formula, self._dim)
+            _check_start(land, self.x0)
+            return land
+        return landscapes.by_name(self.function)
+
+    @traitlets.validate("formula")
+    def _check_formula(self, proposal):
+        if proposal["value"]:
+            _formula.parse(proposal["value"], self._dim)
+        return proposal["value"]
+
+
+class CurveExplorer(_FormulaMixin, _Explorer):
+    """Gradient descent on a 1-D curve (chapter 02): function (or a typed formula), start,
+    learning rate, steps."""
+
+    _dim = 1
+    url_traits = _url_traits("function", "formula", "x0", "lr", "steps")
     function = traitlets.Unicode("valley").tag(sync=True)
+    formula = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, function="valley", x0=0.0, lr=0.1, steps=20, **kwargs):
-        super().__init__(function=function, x0=[float(x0)], lr=lr, steps=steps, **kwargs)
+    def __init__(self, function="valley", x0=0.0, lr=0.1, steps=20, formula="", **kwargs):
+        super().__init__(function=function, formula=formula, x0=[float(x0)], lr=lr, steps=steps, **kwargs)
         self.set_trait("kind", "curve")
 
     @traitlets.validate("function")
@@ -97,12 +221,13 @@ class CurveExplorer(_Explorer):
 
     def trajectory(self):
         """The run the explorer shows, computed by gdlab."""
-        return descend(landscapes.by_name(self.function), self.x0, optim.sgd(lr=self.lr), self.steps)
+        return descend(self.landscape(), self.x0, optim.sgd(lr=self.lr), self.steps)
 
 
 class RegimeExplorer(_Explorer):
     """Plain gradient descent on f(x) = (λ/2)·x² (chapter 03), labelled by its regime."""
 
+    url_traits = _url_traits("curvature", "x0", "lr", "steps")
     curvature = traitlets.Float(2.0).tag(sync=True)
 
     def __init__(self, lr=0.1, curvature=2.0, x0=2.5, steps=30, **kwargs):
@@ -130,17 +255,34 @@ class RegimeExplorer(_Explorer):
         return parabola_run(self.lr, self.curvature, self.x0[0], self.steps)[1]
 
 
-class LandscapeExplorer(_Explorer):
-    """The Loss Landscape Explorer (chapter 05): a surface, a start, an optimizer and α."""
+class LandscapeExplorer(_FormulaMixin, _Explorer):
+    """The Loss Landscape Explorer (chapter 05): a surface (or a typed formula in x and y), a
+    start, an optimizer and α."""
 
+    _dim = 2
+    url_traits = _url_traits("function", "formula", "optimizer", "x0", "lr", "steps")
     function = traitlets.Unicode("himmelblau").tag(sync=True)
+    formula = traitlets.Unicode("").tag(sync=True)
     optimizer = traitlets.Unicode("sgd").tag(sync=True)
 
     def __init__(
-        self, function="himmelblau", x0=(-4.0, -4.0), optimizer="sgd", lr=0.001, steps=500, **kwargs
+        self,
+        function="himmelblau",
+        x0=(-4.0, -4.0),
+        optimizer="sgd",
+        lr=0.001,
+        steps=500,
+        formula="",
+        **kwargs,
     ):
         super().__init__(
-            function=function, x0=[float(v) for v in x0], optimizer=optimizer, lr=lr, steps=steps, **kwargs
+            function=function,
+            formula=formula,
+            x0=[float(v) for v in x0],
+            optimizer=optimizer,
+            lr=lr,
+            steps=steps,
+            **kwargs,
         )
         self.set_trait("kind", "surface")
 
@@ -156,13 +298,14 @@ class LandscapeExplorer(_Explorer):
         return proposal["value"]
 
     def trajectory(self):
-        land = landscapes.by_name(self.function)
-        return descend(land, self.x0, optimizer_for(self.optimizer, self.lr), self.steps)
+        """The run the explorer shows, computed by gdlab."""
+        return descend(self.landscape(), self.x0, optimizer_for(self.optimizer, self.lr), self.steps)
 
 
 class OptimizerRace(_Explorer):
     """Several optimizers from the same start on the same surface (chapter 07)."""
 
+    url_traits = _url_traits("function", "racers", "x0", "lr", "steps")
     function = traitlets.Unicode("rosenbrock").tag(sync=True)
     racers = traitlets.List(traitlets.Unicode()).tag(sync=True)
 
