@@ -891,10 +891,11 @@ function renderTraining(model, el_) {
     const stopped = f.epoch === whole.epoch ? whole.values.stopped_reason : "running";
     const v = draw({ train: f.train, val: f.val, full: whole, total: f.epochs, lrValue: f.settings[2], parameters: f.values.parameters, stopped, diagnosis: f.diagnosis, title: "Recorded run" });
     const grid = model.get("recorded");
-    note.textContent = f.moved
-      ? `No run was recorded for exactly these settings: this shows the nearest recorded one (${settingsWords(f.settings, f.epochs)}). ` +
-        `The book recorded ${grid.hidden.join(", ")} hidden units, ${grid.n_train.join(", ")} training points, α = ${grid.lr.join(", ")}, epochs in steps of ${grid.epoch_step} up to ${grid.epochs}; in a kernel (Binder, Colab) Train trains any setting.`
-      : "";
+    note.textContent =
+      "No Python runs behind this page: it replays runs recorded when the book was built, for " +
+      `${grid.hidden.join(", ")} hidden units, ${grid.n_train.join(", ")} training points, α = ${grid.lr.join(", ")}, ` +
+      `up to ${grid.epochs} epochs. In a kernel (Binder, Colab) Train trains any setting.` +
+      (f.moved ? ` No run was recorded for exactly these settings: this is the nearest recorded one (${settingsWords(f.settings, f.epochs)}).` : "");
     const verdict = f.diagnosis ? ` Diagnosis: ${f.diagnosis}.` : "";
     readout.dataset.status = f.diagnosis ?? "running";
     readout.textContent =
@@ -942,7 +943,12 @@ function renderTraining(model, el_) {
   function replay() {
     stopReplay();
     const total = recordedFrame().epoch;
-    if (reduced) return showRecorded();
+    if (reduced) {
+      // No animation for readers who asked for less motion: the last epoch at once.
+      showRecorded(total);
+      root.dataset.replay = "done";
+      return;
+    }
     const perFrame = Math.max(1, Math.ceil(total / 90)); // about a second and a half at 60 frames a second
     let k = 0;
     const tick = () => {
@@ -969,11 +975,18 @@ function renderTraining(model, el_) {
     }
   }
 
+  // Without a kernel the epochs go as far as the recording; a kernel trains up to the control's maximum.
+  function epochRange() {
+    const longest = !kernel && hasRecording() ? model.get("recorded").epochs : choices.epochs[1];
+    epochs.input.max = Math.min(choices.epochs[1], longest);
+  }
+
   model.on("msg:custom", (msg) => {
     if (msg?.event === "kernel") {
       kernel = true;
       button.disabled = false;
-      if (note.textContent.startsWith("Training runs Python")) note.textContent = "";
+      note.textContent = "";
+      epochRange();
     }
   });
   model.on("change:run", () => {
@@ -981,7 +994,11 @@ function renderTraining(model, el_) {
     showRun();
   });
   for (const name of ["hidden", "n_train", "lr", "epochs"]) model.on(`change:${name}`, onSettings);
-  model.on("change:recorded", () => hasRecording() && !kernel && showRecorded());
+  model.on("change:recorded", () => {
+    epochRange();
+    if (hasRecording() && !kernel) showRecorded();
+  });
+  epochRange();
   try {
     model.send({ event: "hello" }); // a kernel answers; a static page has none to ask
   } catch {
