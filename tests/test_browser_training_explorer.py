@@ -46,11 +46,12 @@ def state(explorer):
 
 def move(explorer, name, value):
     control = explorer.get_by_label(name, exact=True)
-    control.evaluate(
-        "(c, v) => { c.value = v; c.dispatchEvent(new Event(c.tagName === 'SELECT' ? 'change' : 'input',"
-        " {bubbles: true})); }",
-        str(value),
-    )
+    if control.evaluate("c => c.tagName") == "SELECT":
+        control.select_option(str(value))  # as a reader picks an option: "input", then "change"
+    else:
+        control.evaluate(
+            "(c, v) => { c.value = v; c.dispatchEvent(new Event('input', {bubbles: true})); }", str(value)
+        )
 
 
 def set_rate(explorer, value):
@@ -72,7 +73,6 @@ def test_every_control_redraws_the_recorded_run_and_train_replays_it_to_the_last
     first = state(explorer)
     assert first["epoch"] == first["total"] == "150" and "Diagnosis: good" in first["readout"]
     assert explorer.get_by_role("button", name="Train").is_enabled()
-    # The bind helper listens for "input"; a select also fires "input" when a reader picks an option.
     steps = [
         ("Hidden units per layer", "128"),
         ("Training points", "20"),
@@ -81,13 +81,14 @@ def test_every_control_redraws_the_recorded_run_and_train_replays_it_to_the_last
     ]
     before = first
     for name, value in steps:
-        control = explorer.get_by_label(name, exact=True)
-        control.evaluate(
-            "(c, v) => { c.value = v; c.dispatchEvent(new Event('input', {bubbles: true})); }", value
-        )
+        move(explorer, name, value)
         after = state(explorer)
         assert changed(before, after), name
         before = after
+    # The log slider gives α = 10^-2.301 = 0.0050003, between recorded rates: the page says so.
+    assert "nearest recorded one" in before["note"]
+    set_rate(explorer, 0.005)
+    before = state(explorer)
     # 128 units, 20 points, α = 0.005, 600 epochs: the chapter's overfitting run.
     assert before["total"] == "600" and "Diagnosis: overfitting" in before["readout"]
     assert "16,897" in " ".join(before["cards"]) and "nearest recorded" not in before["note"]
