@@ -987,6 +987,7 @@ function renderTraining(model, el_) {
       button.disabled = false;
       note.textContent = "";
       epochRange();
+      showRun();
     }
   });
   model.on("change:run", () => {
@@ -1007,12 +1008,12 @@ function renderTraining(model, el_) {
   epochs.value.textContent = String(model.get("epochs"));
   nTrain.value.textContent = String(model.get("n_train"));
   lr.value.textContent = fmt(model.get("lr"), 3);
-  if (!showRun()) {
-    if (hasRecording()) showRecorded();
-    else {
-      draw({ train: [], val: [], full: { train: [], val: [] }, total: model.get("epochs"), lrValue: model.get("lr"), parameters: 0, stopped: "running", diagnosis: null, title: "Training run" });
-      readout.textContent = "Set the controls and press Train.";
-    }
+  // A page without a kernel shows the recorded run for its settings; a kernel, once it has
+  // answered, shows the last run it trained.
+  if (hasRecording()) showRecorded();
+  else if (!showRun()) {
+    draw({ train: [], val: [], full: { train: [], val: [] }, total: model.get("epochs"), lrValue: model.get("lr"), parameters: 0, stopped: "running", diagnosis: null, title: "Training run" });
+    readout.textContent = "Set the controls and press Train.";
   }
   noKernelYet();
 }
