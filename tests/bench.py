@@ -494,6 +494,80 @@ def recorded_make_times():
     return entries
 
 
+def bench_training_explorer(html, presses=40):
+    """Chapter 06's training explorer: recording its grid, redrawing in chromium, the page's weight.
+
+    The grid is what the book build adds (27 runs of 600 epochs, one thread); the redraw is an
+    arrow key on the "Training points" slider to the recorded run drawn, timed inside the page.
+    """
+    import torch
+
+    from gdlab.widgets.dashboard import LiveTraining
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        grid_seconds = median_of(lambda: LiveTraining().record(), 1)
+    finally:
+        torch.set_num_threads(threads)
+    page = html / "chapters" / "06_loss_curves.html"
+    weight = next(
+        e["median"] for e in page_weights(html) if e["name"].startswith(f"page weight {page.stem} ")
+    )
+    entries = [
+        {
+            "name": "06 training explorer: record the grid (27 runs)",
+            "median": grid_seconds,
+            "unit": "s",
+            "target": 20,
+        },
+        {"name": "06 page weight with the recorded runs", "median": weight, "unit": "KB", "target": 1024},
+    ]
+    sys.path.insert(0, str(ROOT / "tests"))
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+    from test_browser import CHROMIUM, FLAGS, _Quiet
+
+    if not Path(CHROMIUM).exists():
+        entries.append(
+            {
+                "name": "06 training explorer redraw (chromium missing)",
+                "median": None,
+                "unit": "s",
+                "target": 0.016,
+            }
+        )
+        return entries
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=html))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    site = f"http://127.0.0.1:{server.server_address[1]}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        tab = browser.new_page()
+        tab.route("**/*", lambda r: r.continue_() if r.request.url.startswith(site) else r.abort())
+        tab.goto(f"{site}/chapters/{page.name}")
+        explorer = tab.locator('.downhill-explorer[aria-label="Training explorer"]')
+        explorer.locator("svg polyline").first.wait_for()
+        tab.evaluate("globalThis.__downhillTimings = []")
+        explorer.get_by_role("slider", name="Training points", exact=True).focus()
+        for i in range(presses):  # each press redraws the recorded run nearest to the new setting
+            tab.keyboard.press("ArrowLeft" if i < presses // 2 else "ArrowRight")
+        timings = tab.evaluate("globalThis.__downhillTimings")
+        browser.close()
+    server.shutdown()
+    entries.append(
+        {
+            "name": f"06 training explorer redraw in the browser ({len(timings)} control changes)",
+            "median": statistics.median(timings) / 1000,
+            "unit": "s",
+            "target": 0.016,
+        }
+    )
+    return entries
+
+
 def main():
     html = built_book()
     entries = [
@@ -507,6 +581,7 @@ def main():
         *bench_grading(),
         *bench_second_float_pass(),
         *page_weights(html),
+        *bench_training_explorer(html),
         *recorded_make_times(),
     ]
     OUT.parent.mkdir(exist_ok=True)

@@ -124,8 +124,9 @@ def _live_training():
     from gdlab.widgets.dashboard import LiveTraining
 
     live = LiveTraining(hidden=4, n_train=16, lr=0.05, epochs=10)
-    live.train_button.click()
-    return live.widget, live.progress, "value", 10
+    live.train()
+    live.epochs = 20
+    return live, live, "epochs", 20
 
 
 def _regularization():

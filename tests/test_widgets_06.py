@@ -1,4 +1,4 @@
-"""Chapter 06's dashboard and live-training widget, headless: feed a history, click Train, read the cards."""
+"""Chapter 06's dashboard and training explorer, headless: feed a history, train, replay, read the cards."""
 
 import math
 import re
@@ -11,11 +11,14 @@ from hypothesis import strategies as st
 
 from gdlab import data
 from gdlab.curves import History, diagnose
+from gdlab.plotting import PALETTE
+from gdlab.recorded import Recording
 from gdlab.training import evaluate, fit
 from gdlab.widgets.dashboard import (
     ARTIFACTS,
     LiveTraining,
     TrainingDashboard,
+    card_values,
     count_parameters,
     relative_change,
 )
@@ -278,7 +281,7 @@ def test_save_before_any_epoch_raises(tmp_path):
         TrainingDashboard(parameters=1).save(tmp_path)
 
 
-# --- the live-training widget ---------------------------------------------------------------
+# --- the live-training explorer ---------------------------------------------------------------
 
 
 def tiny_live(**kwargs):
@@ -287,21 +290,22 @@ def tiny_live(**kwargs):
     return LiveTraining(**settings)
 
 
-def test_clicking_train_runs_fit_with_the_dashboard_and_the_progress_bar():
-    live = tiny_live()
-    live.dashboard.redraw_every = 1  # show every epoch (by default: at most every 0.4 s)
-    progress = []
-    live.progress.observe(lambda change: progress.append(change["new"]), names="value")
-    live.train_button.click()
-    history = live.history
+def test_train_runs_fit_and_the_run_trait_follows_every_epoch():
+    live = tiny_live(interval=0)  # send every epoch (by default: at most every 0.4 s)
+    seen = []
+    live.observe(lambda change: seen.append(len(change["new"]["train"])), names="run")
+    history = live.train()
     assert len(history) == 10 and history.stopped_reason == "completed"
-    assert progress[-10:] == list(range(1, 11))  # the bar moved during the run, epoch by epoch
-    assert live.progress.value == live.progress.max == 10 and live.progress.bar_style == "success"
-    v = live.dashboard.values
+    assert seen == list(range(0, 11)) + [10]  # the empty start, each epoch, then the finished run
+    run = live.run
+    assert run["train"] == history.train_loss and run["val"] == history.val_loss
+    assert run["stopped"] == "completed" and run["epochs"] == 10 and run["settings"] == [4, 16, 0.05]
+    v = live.values
     assert v["train_loss"] == history.train_loss[-1] and v["val_loss"] == history.val_loss[-1]
-    assert v["parameters"] == count_parameters(live.model) == 2 * 4 + 4 * 4 + 4 + 4 + 1
-    assert "Trained 10 epochs" in live.readout.value and v["diagnosis"] in live.readout.value
-    assert not live.train_button.disabled
+    assert v["parameters"] == run["parameters"] == count_parameters(live.model) == 2 * 4 + 4 * 4 + 4 + 4 + 1
+    verdict = diagnose(history, baseline=live.baseline)
+    assert run["diagnosis"] == v["diagnosis"] == verdict.pattern and run["message"] == verdict.message
+    assert live.baseline == pytest.approx(float(live.datasets()[0][1].var(unbiased=False)))
 
 
 def test_the_live_run_is_exactly_a_plain_fit_with_the_same_settings():
@@ -326,33 +330,104 @@ def test_the_live_run_is_exactly_a_plain_fit_with_the_same_settings():
     assert len(train[0]) == 40 and len(val[0]) == 200
 
 
-def test_the_controls_change_the_next_run():
+def test_the_traits_change_the_next_run():
     live = tiny_live()
     live.train()
     first = live.history
-    live.hidden.value = 16
-    live.epochs.value = 20
-    live.train_button.click()
-    assert len(live.history) == 20 and live.progress.max == 20
-    assert count_parameters(live.model) == 321 and "321" in text(live.dashboard.cards["parameters"])
+    live.hidden = 16
+    live.epochs = 20
+    live.train()
+    assert len(live.history) == 20 and live.run["epochs"] == 20
+    assert count_parameters(live.model) == 321 == live.run["parameters"]
     assert live.history.train_loss[:10] != first.train_loss
-    live.lr.value = 1e-4  # a rate far too small: the loss barely moves
+    live.lr = 1e-4  # a rate far too small: the loss barely moves
     live.train()
     assert live.history.train_loss[-1] > 0.9 * live.history.train_loss[0]
 
 
-def test_every_control_has_a_visible_label_and_the_figure_alt_text():
+def test_the_view_asks_for_a_kernel_and_its_train_button_trains():
     live = tiny_live()
-    for control in (live.hidden, live.n_train, live.lr, live.epochs, live.train_button, live.progress):
-        assert control.description.strip()
-    assert 'role="status"' in live.readout.value
-    live.train()
-    assert "epochs 1 to 10 of 10" in alt_text(live.dashboard.figure_view)
+    sent = []
+    live.send = sent.append
+    live._on_message(live, {"event": "hello"}, [])
+    assert sent == [{"event": "kernel"}]  # the view now knows Train can run Python
+    live._on_message(live, {"event": "train"}, [])
+    assert len(live.history) == 10 and live.run["stopped"] == "completed"
 
 
-def test_a_size_outside_the_choices_raises():
-    with pytest.raises(ValueError, match="hidden must be one of"):
-        LiveTraining(hidden=3)
+@pytest.mark.parametrize(
+    ("trait", "value", "match"),
+    [
+        ("hidden", 3, "hidden must be one of"),
+        ("n_train", 4, "n_train must be between 8 and 400"),
+        ("epochs", 5000, "epochs must be between 10 and 1000"),
+        ("lr", 0.0, "Invalid learning rate"),
+        ("lr", 3.0, "Invalid learning rate"),
+    ],
+)
+def test_a_setting_outside_the_controls_raises(trait, value, match):
+    live = tiny_live()
+    with pytest.raises(ValueError, match=match):
+        setattr(live, trait, value)
+    with pytest.raises(ValueError, match=match):
+        tiny_live(**{trait: value})
+
+
+def test_the_state_sent_to_the_browser_holds_every_setting_and_table():
+    live = tiny_live()
+    state = live.get_state()
+    assert state["kind"] == "training" and state["url_traits"] == ["hidden", "n_train", "lr", "epochs"]
+    assert [state[name] for name in state["url_traits"]] == [4, 16, 0.05, 10]
+    assert state["choices"]["hidden"] == list(LiveTraining.HIDDEN)
+    assert state["choices"]["palette"] == {"train": PALETTE["train"], "validation": PALETTE["validation"]}
+    assert (
+        state["recorded"] == {} and state["run"] == {}
+    )  # nothing to replay: the page says Train needs a kernel
+    with pytest.raises(ValueError, match="nothing recorded"):
+        live.frame()
+
+
+@pytest.fixture(scope="module")
+def recorded_live():
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    live = tiny_live(epochs=20)
+    recording = live.record(hidden=(2, 4), n_train=(16, 64), lr=(0.05,), epochs=30)
+    torch.set_num_threads(threads)
+    return live, recording
+
+
+def test_a_recorded_run_is_the_live_run_with_the_same_settings(recorded_live):
+    live, recording = recorded_live
+    history = live.train()  # 20 of the 30 recorded epochs
+    frame = live.frame()
+    assert frame["settings"] == [4, 16, 0.05] and not frame["moved"] and frame["epochs"] == 20
+    assert frame["train"] == history.train_loss and frame["val"] == history.val_loss
+    assert frame["values"] == {**card_values(history, live.run["parameters"])}
+    assert frame["diagnosis"] == live.values["diagnosis"] == recording.pattern(4, 16, 0.05, 20)
+    assert live.get_state()["recorded"]["runs"].keys() == {"0/0/0", "0/1/0", "1/0/0", "1/1/0"}
+
+
+def test_the_replay_snaps_to_the_nearest_recorded_run_and_says_it_moved(recorded_live):
+    live, recording = recorded_live
+    live.hidden, live.n_train, live.epochs = 32, 50, 70  # nearest: 4 units, 64 points, 30 epochs
+    frame = live.frame()
+    assert frame["settings"] == [4, 64, 0.05] and frame["epochs"] == 30 and frame["moved"]
+    _, history, baseline, _ = recording.run(4, 64, 0.05)
+    assert frame["train"] == history.train_loss and frame["diagnosis"] == diagnose(history, baseline).pattern
+    part = live.frame(epoch=7)  # part-way through the replay: the cards of epoch 7, no verdict yet
+    assert part["epoch"] == 7 and part["train"] == history.train_loss[:7] and part["diagnosis"] is None
+    assert part["values"]["train_change"] == relative_change(history.train_loss[:7])
+    assert part["values"]["stopped_reason"] == "running"
+    live.hidden, live.n_train, live.epochs = 4, 16, 20
+
+
+def test_a_recording_keeps_every_loss_exactly():
+    history = History(train_loss=[0.1], val_loss=[0.2])  # 0.1 is not a float32 number
+    with pytest.raises(ValueError, match="not a float32"):
+        Recording((1,), (8,), (0.1,), 10, {(1, 8, 0.1): (history, 1.0, 4)}).payload()
 
 
 @settings(max_examples=200, deadline=None)
@@ -367,13 +442,11 @@ def test_relative_change_undoes_to_the_new_value_and_has_its_sign(before, after)
 
 
 def test_a_long_live_run_sends_few_widget_updates():
-    # Each change of a widget is a message to the browser: the defaults show a fast run a
+    # Each change of a trait is a message to the browser: by default a fast run is sent a
     # few times per second, not once per epoch, and always its end.
     live = tiny_live(epochs=400)
     changes = []
-    for view in (*live.dashboard.cards.values(), live.dashboard.figure_view, live.progress):
-        view.observe(lambda change: changes.append(change["name"]), names="value")
+    live.observe(lambda change: changes.append(len(change["new"]["train"])), names="run")
     history = live.train()
-    assert len(history) == 400 and live.progress.value == 400
-    assert live.dashboard.rendered_epoch == 400 and live.dashboard.redraws < 100
-    assert len(changes) < 7 * 100
+    assert len(history) == 400 and changes[-1] == 400 and live.run["stopped"] == "completed"
+    assert len(changes) < 100

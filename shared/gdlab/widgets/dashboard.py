@@ -3,8 +3,10 @@ r"""The training dashboard of chapter 06: live cards and a loss curve while :fun
 :class:`TrainingDashboard` is a callback for ``fit(..., callbacks=dashboard)``: after every
 epoch it shows the training and validation loss, their change against the previous epoch,
 the learning rate and the number of trainable parameters, and redraws the loss curves.
-:class:`LiveTraining` wraps it with controls (hidden units, training points, learning rate,
-epochs), a *Train* button and a progress bar, on a small regression task. The change shown
+:class:`LiveTraining` is an explorer (an anywidget drawn by ``explorers.js``) with controls
+for hidden units, training points, learning rate and epochs, a *Train* button, a progress bar
+and the same cards, on a small regression task: in a kernel it trains live, and in the static
+book it replays runs recorded when the book was built (:mod:`gdlab.recorded`). The change shown
 on the cards is the relative change
 
 .. math:: \Delta_k = \frac{L_k - L_{k-1}}{L_{k-1}}.
@@ -25,15 +27,25 @@ from pathlib import Path
 
 import ipywidgets as widgets
 import numpy as np
+import traitlets
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
-from .. import data
 from ..curves import History, diagnose
 from ..plotting import PALETTE
+from ..recorded import _decode, cubic_datasets, record_grid, run_key, snap, train_cubic
 from ._render import png_html
+from .live import _Explorer
 
-__all__ = ["ARTIFACTS", "LiveTraining", "TrainingDashboard", "count_parameters", "relative_change"]
+__all__ = [
+    "ARTIFACTS",
+    "LiveTraining",
+    "TrainingDashboard",
+    "card_values",
+    "count_parameters",
+    "relative_change",
+    "replay_frame",
+]
 
 # The files :meth:`TrainingDashboard.save` writes: the history twice (table and record) and the figure.
 ARTIFACTS = ("history.csv", "history.json", "loss_curves.png")
@@ -67,6 +79,24 @@ def relative_change(values):
     if not (math.isfinite(before) and math.isfinite(now) and before > 0):
         return None
     return (now - before) / before
+
+
+def card_values(history, parameters):
+    """The numbers the dashboard's cards show for ``history``'s last epoch, unrounded."""
+    n = len(history)
+    val = history.val_loss
+    return {
+        "epoch": n,
+        "train_loss": history.train_loss[-1] if n else None,
+        "val_loss": val[-1] if val and n else None,
+        "train_change": relative_change(history.train_loss),
+        "val_change": relative_change(val) if val else None,
+        "lr": history.lr[-1] if n else None,
+        "parameters": parameters,
+        "best_epoch": history.best_epoch,
+        "best_val_loss": val[history.best_epoch - 1] if val and history.best_epoch else None,
+        "stopped_reason": history.stopped_reason,
+    }
 
 
 def _number(value, digits=4):
@@ -211,19 +241,7 @@ class TrainingDashboard:
         self.history = history
         n = len(history)
         finished = history.stopped_reason != "running"
-        val = history.val_loss
-        values = {
-            "epoch": n,
-            "train_loss": history.train_loss[-1] if n else None,
-            "val_loss": val[-1] if val and n else None,
-            "train_change": relative_change(history.train_loss),
-            "val_change": relative_change(val) if val else None,
-            "lr": history.lr[-1] if n else None,
-            "parameters": self.parameters,
-            "best_epoch": history.best_epoch,
-            "best_val_loss": val[history.best_epoch - 1] if val and history.best_epoch else None,
-            "stopped_reason": history.stopped_reason,
-        }
+        values = card_values(history, self.parameters)
         self.values = values
         if finished:
             self.values["diagnosis"] = self._diagnosis(history)
@@ -375,156 +393,178 @@ def _mlp(hidden, depth=2):
     return torch.nn.Sequential(*layers)
 
 
-class LiveTraining:
-    r"""Train a small network live on noisy samples of a cubic and watch the dashboard.
+class LiveTraining(_Explorer):
+    r"""Train a small network on noisy samples of a cubic and watch the dashboard, epoch by epoch.
 
-    The task: :math:`y = 0.5 - x + 2x^3 + \varepsilon`, :math:`\varepsilon \sim \mathcal N(0, 0.1^2)`,
-    for :math:`x \in [-1, 1]` (:func:`gdlab.data.polynomial`, training points with seed 0,
-    200 validation points with seed 1). The model: 1 → hidden → hidden → 1 with tanh,
-    built after ``torch.manual_seed(seed)``, trained full-batch with Adam and the MSE loss.
-    Press *Train* (or call :meth:`train`) and the progress bar and the dashboard follow each
-    epoch. Drive it from code as a reader would by hand: ``live.hidden.value = 128``,
-    ``live.train_button.click()``.
+    The task and the loop are :mod:`gdlab.recorded`'s: :math:`y = 0.5 - x + 2x^3 + \varepsilon`,
+    a 1 → hidden → hidden → 1 tanh network built after ``torch.manual_seed(seed)``, trained
+    full-batch with Adam and the MSE loss by :func:`gdlab.training.fit`. Every setting is a
+    synced trait (``hidden``, ``n_train``, ``lr``, ``epochs``): set it from Python and the view
+    follows. In a kernel, *Train* (or :meth:`train`) trains a new model and the view follows
+    each epoch through the ``run`` trait, refreshed at most every ``interval`` seconds.
+
+    Without a kernel (the static book) the browser cannot train: :meth:`record` stores a grid
+    of runs (:func:`gdlab.recorded.record_grid`) in the ``recorded`` trait, and there *Train*
+    replays the recorded run nearest to the settings, epoch by epoch, with the diagnosis
+    recorded for that many epochs; :meth:`frame` computes what that replay shows. With no
+    recording and no kernel the page says that Train needs a kernel and disables it.
     """
 
     HIDDEN = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+    LIMITS = {"n_train": (8, 400), "lr": (1e-4, 1.0), "epochs": (10, 1000)}
 
-    def __init__(self, hidden=16, n_train=200, lr=0.02, epochs=150, noise=0.1, seed=0):
-        if hidden not in self.HIDDEN:
-            raise ValueError(f"hidden must be one of {self.HIDDEN}, got {hidden!r}")
-        style = {"description_width": "initial"}
-        layout = widgets.Layout(width="420px")
-        self.hidden = widgets.SelectionSlider(
-            options=self.HIDDEN,
-            value=hidden,
-            description="Hidden units per layer",
-            style=style,
-            layout=layout,
-        )
-        self.n_train = widgets.IntSlider(
-            value=n_train, min=8, max=400, step=1, description="Training points", style=style, layout=layout
-        )
-        self.lr = widgets.FloatLogSlider(
-            value=lr,
-            base=10,
-            min=-4,
-            max=0,
-            step=0.05,
-            description="Learning rate α (Adam)",
-            style=style,
-            layout=layout,
-            readout_format=".3g",
-        )
-        self.epochs = widgets.IntSlider(
-            value=epochs, min=10, max=1000, step=10, description="Epochs", style=style, layout=layout
-        )
-        self.train_button = widgets.Button(
-            description="Train",
-            button_style="primary",
-            tooltip="Train a new model with these settings",
-        )
-        self.progress = widgets.IntProgress(
-            value=0, min=0, max=epochs, description="Epochs done", style=style, layout=layout
-        )
-        self.readout = widgets.HTML(layout=widgets.Layout(min_height="2.5em"))
-        self.noise, self.seed = float(noise), int(seed)
-        self.dashboard = TrainingDashboard(title="Live run")
-        self.model = self.history = None
-        self.seconds = None
-        self.train_button.on_click(lambda _button: self.train())
-        self.widget = widgets.VBox(
-            [
-                self.hidden,
-                self.n_train,
-                self.lr,
-                self.epochs,
-                widgets.HBox([self.train_button, self.progress]),
-                self.readout,
-                self.dashboard.widget,
-            ]
-        )
-        self.readout.value = '<span role="status" aria-live="polite">Set the controls and press Train.</span>'
+    hidden = traitlets.Int(16).tag(sync=True)
+    n_train = traitlets.Int(200).tag(sync=True)
+    epochs = traitlets.Int(150).tag(sync=True)
+    url_traits = traitlets.List(traitlets.Unicode(), ["hidden", "n_train", "lr", "epochs"]).tag(sync=True)
+    choices = traitlets.Dict().tag(sync=True)  # the controls' ranges, for the browser
+    run = traitlets.Dict().tag(sync=True)  # the last run trained in this kernel, as far as it got
+    recorded = traitlets.Dict().tag(sync=True)  # the grid the book replays (empty: none recorded)
+
+    def __init__(
+        self, hidden=16, n_train=200, lr=0.02, epochs=150, noise=0.1, seed=0, interval=0.4, **kwargs
+    ):
+        super().__init__(hidden=hidden, n_train=n_train, lr=lr, epochs=epochs, **kwargs)
+        self.set_trait("kind", "training")
+        self.choices = {
+            "hidden": list(self.HIDDEN),
+            **{k: list(v) for k, v in self.LIMITS.items()},
+            "palette": {"train": PALETTE["train"], "validation": PALETTE["validation"]},
+        }
+        self.noise, self.seed, self.interval = float(noise), int(seed), float(interval)
+        self.model = self.history = self.baseline = self.seconds = None
+        self.recording = None
+        self.values = {}
+        self.on_msg(self._on_message)
+
+    @traitlets.validate("hidden")
+    def _check_hidden(self, proposal):
+        if proposal["value"] not in self.HIDDEN:
+            raise ValueError(f"hidden must be one of {self.HIDDEN}, got {proposal['value']!r}")
+        return proposal["value"]
+
+    @traitlets.validate("n_train", "epochs")
+    def _check_counts(self, proposal):
+        name, value = proposal["trait"].name, proposal["value"]
+        low, high = self.LIMITS[name]
+        if not low <= value <= high:
+            raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+        return value
+
+    @traitlets.validate("lr")
+    def _check_lr(self, proposal):
+        lr = super()._check_lr(proposal)
+        low, high = self.LIMITS["lr"]
+        if not low <= lr <= high:
+            raise ValueError(f"Invalid learning rate: {lr} (this explorer takes {low} to {high})")
+        return lr
+
+    def _on_message(self, _widget, content, _buffers):
+        if content.get("event") == "hello":  # the view asks whether a kernel is listening
+            self.send({"event": "kernel"})
+        elif content.get("event") == "train":
+            self.train()
 
     def datasets(self):
-        """The training and validation pairs ``(X, y)``, ``y`` of shape ``(n, 1)``.
-
-        The tensors take torch's default dtype (float32 unless changed), as the model's weights do.
-        """
-        import torch
-
-        def tensors(d):
-            dtype = torch.get_default_dtype()
-            return torch.as_tensor(d.X, dtype=dtype), torch.as_tensor(d.y, dtype=dtype).reshape(-1, 1)
-
-        train = data.polynomial(n=int(self.n_train.value), noise=self.noise, seed=self.seed)
-        val = data.polynomial(n=200, noise=self.noise, seed=self.seed + 1)
-        return tensors(train), tensors(val)
+        """The training and validation pairs ``(X, y)`` for the current settings."""
+        return cubic_datasets(self.n_train, noise=self.noise, seed=self.seed)
 
     def build(self):
         """A fresh model for the current size, its weights seeded."""
         import torch
 
         torch.manual_seed(self.seed)
-        return _mlp(int(self.hidden.value))
+        return _mlp(int(self.hidden))
 
     def train(self):
-        """Train a new model with the current settings, updating the dashboard every epoch."""
-        import torch
+        """Train a new model with the current settings; ``run`` follows it epoch by epoch."""
+        epochs, model = int(self.epochs), self.build()
+        parameters = count_parameters(model)
+        settings = [int(self.hidden), int(self.n_train), float(self.lr)]
+        last = [-math.inf]
 
-        from ..training import fit
+        def show(history, **extra):
+            self.run = {
+                "settings": settings,
+                "epochs": epochs,
+                "parameters": parameters,
+                "train": list(history.train_loss),
+                "val": list(history.val_loss or []),
+                "stopped": history.stopped_reason,
+                **extra,
+            }
+            last[0] = time.perf_counter()
 
-        epochs = int(self.epochs.value)
-        model = self.build()
-        train, val = self.datasets()
-        optimizer = torch.optim.Adam(model.parameters(), lr=float(self.lr.value))
-        baseline = float(train[1].var(unbiased=False))  # the MSE of predicting the mean: learnt nothing
-        self.dashboard.reset(model=model, epochs=epochs, baseline=baseline)
-        self.progress.max, self.progress.value, self.progress.bar_style = epochs, 0, "info"
-        self.readout.value = '<span role="status" aria-live="polite">Training…</span>'
+        def follow(history):
+            if time.perf_counter() - last[0] >= self.interval:
+                show(history)
 
-        def advance(history):
-            if self.dashboard.rendered_epoch == len(history):  # move the bar when the dashboard moves
-                self.progress.value = len(history)
-
-        self.train_button.disabled = True
+        show(History(val_loss=[], stopped_reason="running"))
         start = time.perf_counter()
-        try:
-            history = fit(
-                model,
-                torch.nn.functional.mse_loss,
-                optimizer,
-                train,
-                val,
-                epochs=epochs,
-                progress=False,
-                seed=self.seed,
-                callbacks=[self.dashboard, advance],
-            )
-        finally:
-            self.train_button.disabled = False
-        self.seconds = time.perf_counter() - start
-        self.model, self.history = model, history
-        self.dashboard.update(history)
-        self.progress.value = len(history)
-        self.progress.bar_style = "success" if history.stopped_reason == "completed" else "warning"
-        verdict = self.dashboard.values.get("diagnosis") or ""
-        if len(history):
-            summary = (
-                f"Trained {len(history)} epochs in {self.seconds:.2g} s: training loss "
-                f"{history.train_loss[-1]:.4g}, validation loss {history.val_loss[-1]:.4g}."
-            )
-        else:
-            summary = "The first epoch already produced a non-finite loss."
-        message = (
-            diagnose(history).message if (len(history) or history.stopped_reason == "non_finite") else ""
+        history, baseline = train_cubic(
+            model, self.n_train, self.lr, epochs, noise=self.noise, seed=self.seed, callbacks=follow
         )
-        self.readout.value = (
-            f'<span role="status" aria-live="polite">{html.escape(summary)} Diagnosis: <b>{verdict}</b>. '
-            f"{html.escape(message)}</span>"
+        self.seconds = time.perf_counter() - start
+        self.model, self.history, self.baseline = model, history, baseline
+        self.values = card_values(history, parameters)
+        verdict = (
+            diagnose(history, baseline=baseline)
+            if len(history) or history.stopped_reason == "non_finite"
+            else None
+        )
+        self.values["diagnosis"] = verdict.pattern if verdict else None
+        show(
+            history,
+            seconds=self.seconds,
+            diagnosis=self.values["diagnosis"],
+            message=verdict.message if verdict else "",
         )
         return history
 
-    def _ipython_display_(self):
-        from IPython.display import display
+    def record(self, **grid):
+        """Record the grid of runs the static book replays; ``grid`` overrides the axes of
+        :func:`~gdlab.recorded.record_grid`. Returns the :class:`~gdlab.recorded.Recording`."""
+        self.recording = record_grid(_mlp, seed=self.seed, **grid)
+        self.recorded = self.recording.payload()
+        return self.recording
 
-        display(self.widget)
+    def frame(self, epoch=None):
+        """What the page without a kernel shows for the current settings after ``epoch`` epochs of replay.
+
+        The settings snap to the nearest recorded ones (on a log scale) and the epochs to the
+        nearest multiple of the recorded step; ``epoch`` (default: the last) counts from 1.
+        Returns the snapped settings, whether any moved, the losses so far, the card values
+        and the recorded verdict once the replay has reached the end.
+        """
+        if not self.recorded:
+            raise ValueError("nothing recorded: call record() first")
+        return replay_frame(self.recorded, self.hidden, self.n_train, self.lr, self.epochs, epoch)
+
+
+def replay_frame(recorded, hidden, n_train, lr, epochs, epoch=None):
+    """:meth:`LiveTraining.frame` on a recorded payload: the computation the browser repeats."""
+    snapped = [snap(hidden, recorded["hidden"]), snap(n_train, recorded["n_train"]), snap(lr, recorded["lr"])]
+    step, longest = recorded["epoch_step"], recorded["epochs"]
+    # Halves round up, as the browser's Math.round does.
+    shown = min(max(step, math.floor(epochs / step + 0.5) * step), longest)
+    position = [recorded[axis].index(value) for axis, value in zip(("hidden", "n_train", "lr"), snapped)]
+    run = recorded["runs"][run_key(*position)]
+    train, val = _decode(run["train"]), _decode(run["val"])
+    ran = min(shown, len(train))  # a run stopped on a non-finite loss has fewer epochs
+    epoch = ran if epoch is None else min(max(int(epoch), 0), ran)
+    finished = epoch == ran
+    stopped = "running" if not finished else ("non_finite" if ran < shown else "completed")
+    history = History(
+        train_loss=train[:epoch], val_loss=val[:epoch], lr=[snapped[2]] * epoch, stopped_reason=stopped
+    )
+    pattern = recorded["codes"][run["patterns"][shown // step - 1]] if finished else None
+    return {
+        "settings": snapped,
+        "epochs": shown,
+        "moved": snapped != [hidden, n_train, lr] or shown != epochs,
+        "epoch": epoch,
+        "train": history.train_loss,
+        "val": history.val_loss,
+        "values": card_values(history, run["parameters"]),
+        "diagnosis": pattern,
+    }

@@ -2092,6 +2092,393 @@ function linkState(model, el_) {
   wait();
 }
 
+// ---- 06 training explorer ----
+//
+// Chapter 06's LiveTraining (gdlab.widgets.dashboard). In a kernel, Train asks Python to train
+// and the `run` trait follows the epochs. Without one (the static book) Train replays the run
+// recorded for the nearest settings (gdlab.recorded), epoch by epoch, with the verdict of
+// gdlab.curves.diagnose recorded for that many epochs. trainingFrame mirrors
+// gdlab.widgets.dashboard.replay_frame; tests/test_training_js.py checks that they agree.
+
+/** The choice nearest to value on a log scale, the first of two equally near (gdlab.recorded.snap). */
+export function snapTo(value, choices) {
+  let best = choices[0];
+  for (const c of choices) if (Math.abs(Math.log(value) - Math.log(c)) < Math.abs(Math.log(value) - Math.log(best))) best = c;
+  return best;
+}
+
+export function relativeChange(values) {
+  if (values.length < 2) return null;
+  const before = values.at(-2);
+  const now = values.at(-1);
+  if (!(Number.isFinite(before) && Number.isFinite(now) && before > 0)) return null;
+  return (now - before) / before;
+}
+
+function bestEpoch(losses) {
+  let best = null;
+  losses.forEach((v, i) => {
+    if (Number.isFinite(v) && (best === null || v < losses[best])) best = i;
+  });
+  return best === null ? null : best + 1;
+}
+
+/** The numbers of the cards after the last epoch of (train, val) (gdlab.widgets.dashboard.card_values). */
+export function cardValues(train, val, lr, parameters, stopped) {
+  const n = train.length;
+  const best = bestEpoch(val.length ? val : train);
+  return {
+    epoch: n,
+    train_loss: n ? train.at(-1) : null,
+    val_loss: val.length && n ? val.at(-1) : null,
+    train_change: relativeChange(train),
+    val_change: val.length ? relativeChange(val) : null,
+    lr: n ? lr : null,
+    parameters,
+    best_epoch: best,
+    best_val_loss: val.length && best ? val[best - 1] : null,
+    stopped_reason: stopped,
+  };
+}
+
+const decoded = new WeakMap();
+
+function floats(text) {
+  const bin = atob(text);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return Array.from(new Float32Array(bytes.buffer));
+}
+
+function recordedRun(run) {
+  if (!decoded.has(run)) decoded.set(run, { train: floats(run.train), val: floats(run.val) });
+  return decoded.get(run);
+}
+
+/** What the replay shows after `epoch` epochs (all, when null) for these settings. */
+export function trainingFrame(recorded, hidden, nTrain, lr, epochs, epoch = null) {
+  const settings = [snapTo(hidden, recorded.hidden), snapTo(nTrain, recorded.n_train), snapTo(lr, recorded.lr)];
+  const step = recorded.epoch_step;
+  const shown = Math.min(Math.max(step, Math.round(epochs / step) * step), recorded.epochs);
+  const key = ["hidden", "n_train", "lr"].map((axis, i) => recorded[axis].indexOf(settings[i])).join("/");
+  const run = recorded.runs[key];
+  const { train, val } = recordedRun(run);
+  const ran = Math.min(shown, train.length);
+  const k = epoch === null ? ran : Math.min(Math.max(Math.trunc(epoch), 0), ran);
+  const finished = k === ran;
+  const stopped = !finished ? "running" : ran < shown ? "non_finite" : "completed";
+  const t = train.slice(0, k);
+  const v = val.slice(0, k);
+  return {
+    settings,
+    epochs: shown,
+    moved: settings[0] !== hidden || settings[1] !== nTrain || settings[2] !== lr || shown !== epochs,
+    epoch: k,
+    train: t,
+    val: v,
+    values: cardValues(t, v, settings[2], run.parameters, stopped),
+    diagnosis: finished ? recorded.codes[run.patterns[shown / step - 1]] : null,
+  };
+}
+
+const TRAINING_STYLE = `
+.downhill-cards { display: flex; flex-wrap: wrap; gap: 6px; margin: 6px 0; }
+.downhill-card { border: 1px solid #bbb; border-radius: 6px; padding: 4px 10px; min-width: 130px; line-height: 1.35; }
+.downhill-card .label, .downhill-card .detail { font-size: 0.85em; color: #444; }
+.downhill-card .value { font-size: 1.3em; font-weight: bold; font-variant-numeric: tabular-nums; }
+.downhill-note { margin: 4px 0; font-size: 0.95em; color: #444; }
+.downhill-note:empty { display: none; }
+.downhill-train { font: inherit; padding: 3px 14px; }
+`;
+
+function changeWords(change) {
+  // The dashboard's wording (gdlab.widgets.dashboard._change_words): colour is never the only cue.
+  if (change === null) return ["no previous epoch", "#555555"];
+  if (change < 0) return [`↓ ${Number((100 * -change).toPrecision(3))}% (falling)`, "#006400"];
+  if (change > 0) return [`↑ ${Number((100 * change).toPrecision(3))}% (rising)`, "#B22222"];
+  return ["→ 0% (flat)", "#555555"];
+}
+
+function trainingCards(container) {
+  const cards = {};
+  const box = document.createElement("div");
+  box.className = "downhill-cards";
+  for (const [name, label] of [
+    ["train", "Training loss"],
+    ["val", "Validation loss"],
+    ["change", "Change vs previous epoch"],
+    ["lr", "Learning rate"],
+    ["parameters", "Parameters"],
+  ]) {
+    const card = document.createElement("div");
+    card.className = "downhill-card";
+    card.setAttribute("role", "group");
+    card.setAttribute("aria-label", label);
+    const parts = ["label", "value", "detail"].map((cls) => {
+      const part = document.createElement("div");
+      part.className = cls;
+      card.appendChild(part);
+      return part;
+    });
+    parts[0].textContent = label;
+    cards[name] = { value: parts[1], detail: parts[2] };
+    box.appendChild(card);
+  }
+  container.appendChild(box);
+  return cards;
+}
+
+function renderTraining(model, el_) {
+  const { root, controls, readout } = frame(el_, "Training explorer");
+  const style = document.createElement("style");
+  style.textContent = TRAINING_STYLE;
+  root.prepend(style);
+  const choices = model.get("choices");
+  const palette = choices.palette;
+  const hidden = select(controls, "Hidden units per layer", choices.hidden.map(String), String(model.get("hidden")));
+  const nTrain = slider(controls, "Training points", { min: choices.n_train[0], max: choices.n_train[1], step: 1, value: model.get("n_train") });
+  const lr = rateControl(controls, model, { min: Math.log10(choices.lr[0]), max: Math.log10(choices.lr[1]) });
+  const epochs = slider(controls, "Epochs", { min: choices.epochs[0], max: choices.epochs[1], step: 10, value: model.get("epochs") });
+  bind(model, hidden.input, "hidden", Number);
+  bind(model, nTrain.input, "n_train", (v) => Math.round(Number(v)));
+  bind(model, epochs.input, "epochs", (v) => Math.round(Number(v)));
+
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "downhill-train";
+  button.textContent = "Train";
+  const bar = document.createElement("progress");
+  const progress = control(controls, "Epochs done", bar);
+  progress.value.before(button);
+  const note = document.createElement("p");
+  note.className = "downhill-note";
+  root.insertBefore(note, readout);
+  const cards = trainingCards(root);
+  const status = document.createElement("div");
+  status.className = "downhill-status";
+  status.setAttribute("role", "status");
+  status.setAttribute("aria-live", "polite");
+  root.appendChild(status);
+
+  const svg = el("svg", { viewBox: "0 0 760 300", role: "img" });
+  root.appendChild(svg);
+  const plot = panel(svg, { x: 0, y: 0, width: 760, height: 300, title: "Loss per epoch", xlabel: "epoch", ylabel: "loss (log scale)" });
+  const trainLine = el("polyline", { fill: "none", stroke: palette.train, "stroke-width": 1.8 }, plot.plot);
+  const valLine = el("polyline", { fill: "none", stroke: palette.validation, "stroke-width": 1.8 }, plot.plot);
+  const bestDot = el("circle", { r: 5, fill: palette.validation, stroke: "black" }, plot.plot);
+
+  let kernel = false;
+  let timer = null;
+  const reduced = globalThis.matchMedia?.("(prefers-reduced-motion: reduce)").matches ?? false;
+
+  function logLimits(all, total) {
+    const shown = all.filter((v) => Number.isFinite(v) && v > 0).map(Math.log10);
+    const [lo, hi] = shown.length ? [Math.min(...shown), Math.max(...shown)] : [-1, 0];
+    plot.setLimits([0.5, Math.max(total, 2) + 0.5], padded(lo, hi, 0.08));
+    // The y ticks are exponents: label them with the loss they stand for.
+    for (const t of plot.ticks.querySelectorAll('text[text-anchor="end"]')) t.textContent = fmt(10 ** Number(t.textContent), 2);
+  }
+
+  function line(node, values) {
+    const xs = [];
+    const ys = [];
+    values.forEach((v, i) => {
+      if (Number.isFinite(v) && v > 0) {
+        xs.push(i + 1);
+        ys.push(Math.log10(v));
+      }
+    });
+    node.setAttribute("points", points(plot, xs, ys));
+  }
+
+  // Draw one state of a run: `full` holds every epoch to come (fixes the axes), `shown` those done.
+  function draw({ train, val, full, total, lrValue, parameters, stopped, diagnosis, title }) {
+    const v = cardValues(train, val, lrValue, parameters, stopped);
+    const n = v.epoch;
+    logLimits([...full.train, ...full.val], total);
+    plot.titleNode.textContent = `${title}: loss per epoch`;
+    line(trainLine, train);
+    line(valLine, val);
+    if (v.best_val_loss !== null) {
+      bestDot.setAttribute("cx", plot.sx(v.best_epoch));
+      bestDot.setAttribute("cy", plot.sy(Math.log10(v.best_val_loss)));
+      bestDot.setAttribute("visibility", "visible");
+    } else bestDot.setAttribute("visibility", "hidden");
+    cards.train.value.textContent = v.train_loss === null ? "–" : fmt(v.train_loss);
+    cards.train.detail.textContent = `epoch ${n} of ${total}`;
+    cards.val.value.textContent = v.val_loss === null ? "–" : fmt(v.val_loss);
+    cards.val.detail.textContent = v.best_val_loss === null ? "no epoch yet" : `best ${fmt(v.best_val_loss)} (epoch ${v.best_epoch})`;
+    const [trainWords, trainColour] = changeWords(v.train_change);
+    const [valWords, valColour] = changeWords(v.val_change);
+    cards.change.value.innerHTML = `<span style="font-size:0.75em;color:${trainColour}">training ${trainWords}</span>`;
+    cards.change.detail.innerHTML = `<span style="color:${valColour}">validation ${valWords}</span>`;
+    cards.lr.value.textContent = v.lr === null ? "–" : fmt(v.lr, 3);
+    cards.lr.detail.textContent = n ? "constant (Adam)" : "set by the optimizer";
+    cards.parameters.value.textContent = parameters.toLocaleString("en-US");
+    cards.parameters.detail.textContent = "trainable";
+    bar.max = total;
+    bar.value = n;
+    progress.value.textContent = `${n} of ${total}`;
+    const ends = { completed: `ran all ${n} epochs`, non_finite: `stopped on a non-finite loss after ${n} good epochs` };
+    status.innerHTML =
+      stopped === "running"
+        ? n
+          ? `Epoch ${n} of ${total}…`
+          : "Waiting to start."
+        : `Finished: ${ends[stopped] ?? stopped}.${diagnosis ? ` Diagnosis: <b>${diagnosis}</b>.` : ""}`;
+    root.dataset.epoch = String(n);
+    root.dataset.total = String(total);
+    let words = "Empty axes for training and validation loss per epoch: no epoch has run yet.";
+    if (n) {
+      words = `Training loss (blue) per epoch on a log scale for epochs 1 to ${n} of ${total}, from ${fmt(train[0])} to ${fmt(train.at(-1))}`;
+      if (v.val_loss !== null) words += `; validation loss (orange) from ${fmt(val[0])} to ${fmt(val.at(-1))}, lowest ${fmt(v.best_val_loss)} at epoch ${v.best_epoch} (dot)`;
+      words += ".";
+    }
+    svg.setAttribute("aria-label", words);
+    return v;
+  }
+
+  function settingsWords([h, n, rate], total) {
+    return `${h} hidden units, ${n} training points, α = ${fmt(rate, 3)}, ${total} epochs`;
+  }
+
+  function recordedFrame(epoch = null) {
+    return trainingFrame(model.get("recorded"), model.get("hidden"), model.get("n_train"), model.get("lr"), model.get("epochs"), epoch);
+  }
+
+  function showRecorded(epoch = null) {
+    const whole = recordedFrame();
+    const f = epoch === null ? whole : recordedFrame(epoch);
+    const stopped = f.epoch === whole.epoch ? whole.values.stopped_reason : "running";
+    const v = draw({ train: f.train, val: f.val, full: whole, total: f.epochs, lrValue: f.settings[2], parameters: f.values.parameters, stopped, diagnosis: f.diagnosis, title: "Recorded run" });
+    const grid = model.get("recorded");
+    note.textContent =
+      "No Python runs behind this page: it replays runs recorded when the book was built, for " +
+      `${grid.hidden.join(", ")} hidden units, ${grid.n_train.join(", ")} training points, α = ${grid.lr.join(", ")}, ` +
+      `up to ${grid.epochs} epochs. In a kernel (Binder, Colab) Train trains any setting.` +
+      (f.moved ? ` No run was recorded for exactly these settings: this is the nearest recorded one (${settingsWords(f.settings, f.epochs)}).` : "");
+    const verdict = f.diagnosis ? ` Diagnosis: ${f.diagnosis}.` : "";
+    readout.dataset.status = f.diagnosis ?? "running";
+    readout.textContent =
+      f.epoch < whole.epoch
+        ? `Replaying the run recorded when this page was built (${settingsWords(f.settings, f.epochs)}): epoch ${f.epoch} of ${f.epochs}.`
+        : `Recorded run (${settingsWords(f.settings, f.epochs)}): training loss ${fmt(v.train_loss)}, validation loss ${fmt(v.val_loss)} after ${f.epoch} epochs.${verdict}` +
+          (epoch === null ? " Press Train to replay it epoch by epoch." : "");
+  }
+
+  function showRun() {
+    const run = model.get("run");
+    if (!run.settings) return false;
+    const stopped = run.stopped;
+    const v = draw({ train: run.train, val: run.val, full: run, total: run.epochs, lrValue: run.settings[2], parameters: run.parameters, stopped, diagnosis: run.diagnosis, title: "Live run" });
+    readout.dataset.status = run.diagnosis ?? "running";
+    if (stopped === "running") readout.textContent = v.epoch ? `Training… epoch ${v.epoch} of ${run.epochs}.` : "Training…";
+    else if (run.train.length)
+      readout.textContent = `Trained ${run.train.length} epochs in ${fmt(run.seconds ?? 0, 2)} s (${settingsWords(run.settings, run.epochs)}): training loss ${fmt(v.train_loss)}, validation loss ${fmt(v.val_loss)}. Diagnosis: ${run.diagnosis}. ${run.message ?? ""}`;
+    else readout.textContent = "The first epoch already produced a non-finite loss.";
+    button.disabled = stopped === "running";
+    return true;
+  }
+
+  function hasRecording() {
+    return Boolean(model.get("recorded")?.runs);
+  }
+
+  function stopReplay() {
+    if (timer !== null) cancelAnimationFrame(timer);
+    timer = null;
+  }
+
+  const onSettings = timed(() => {
+    stopReplay();
+    epochs.value.textContent = String(model.get("epochs"));
+    nTrain.value.textContent = String(model.get("n_train"));
+    lr.value.textContent = fmt(model.get("lr"), 3);
+    hidden.value.textContent = "";
+    if (kernel) {
+      readout.textContent = `Settings changed (${settingsWords([model.get("hidden"), model.get("n_train"), model.get("lr")], model.get("epochs"))}): press Train to train a new model.`;
+      note.textContent = "";
+    } else if (hasRecording()) showRecorded();
+  });
+
+  function replay() {
+    stopReplay();
+    const total = recordedFrame().epoch;
+    if (reduced) {
+      // No animation for readers who asked for less motion: the last epoch at once.
+      showRecorded(total);
+      root.dataset.replay = "done";
+      return;
+    }
+    const perFrame = Math.max(1, Math.ceil(total / 90)); // about a second and a half at 60 frames a second
+    let k = 0;
+    const tick = () => {
+      k = Math.min(total, k + perFrame);
+      showRecorded(k);
+      timer = k < total ? requestAnimationFrame(tick) : null;
+      if (timer === null) root.dataset.replay = "done";
+    };
+    root.dataset.replay = "running";
+    tick();
+  }
+
+  button.addEventListener("click", () => {
+    if (kernel) {
+      button.disabled = true;
+      model.send({ event: "train" });
+    } else if (hasRecording()) replay();
+  });
+
+  function noKernelYet() {
+    if (!kernel && !hasRecording()) {
+      button.disabled = true;
+      note.textContent = "Training runs Python and no runs were recorded for this page: Train needs a running kernel (open the page in Binder or Colab).";
+    }
+  }
+
+  // Without a kernel the epochs go as far as the recording; a kernel trains up to the control's maximum.
+  function epochRange() {
+    const longest = !kernel && hasRecording() ? model.get("recorded").epochs : choices.epochs[1];
+    epochs.input.max = Math.min(choices.epochs[1], longest);
+  }
+
+  model.on("msg:custom", (msg) => {
+    if (msg?.event === "kernel") {
+      kernel = true;
+      button.disabled = false;
+      note.textContent = "";
+      epochRange();
+      showRun();
+    }
+  });
+  model.on("change:run", () => {
+    stopReplay();
+    showRun();
+  });
+  for (const name of ["hidden", "n_train", "lr", "epochs"]) model.on(`change:${name}`, onSettings);
+  model.on("change:recorded", () => {
+    epochRange();
+    if (hasRecording() && !kernel) showRecorded();
+  });
+  epochRange();
+  try {
+    model.send({ event: "hello" }); // a kernel answers; a static page has none to ask
+  } catch {
+    // no kernel: the recorded runs stand in
+  }
+  epochs.value.textContent = String(model.get("epochs"));
+  nTrain.value.textContent = String(model.get("n_train"));
+  lr.value.textContent = fmt(model.get("lr"), 3);
+  // A page without a kernel shows the recorded run for its settings; a kernel, once it has
+  // answered, shows the last run it trained.
+  if (hasRecording()) showRecorded();
+  else if (!showRun()) {
+    draw({ train: [], val: [], full: { train: [], val: [] }, total: model.get("epochs"), lrValue: model.get("lr"), parameters: 0, stopped: "running", diagnosis: null, title: "Training run" });
+    readout.textContent = "Set the controls and press Train.";
+  }
+  noKernelYet();
+}
+
 // ---------------------------------------------------------------------------------------
 
 // One renderer per explorer kind. Each chapter's explorers add their own entry in a section
@@ -2107,6 +2494,7 @@ const RENDERERS = {
   batch_size: renderBatchSize,
   regularization: renderRegularization,
   momentum: renderMomentum,
+  training: renderTraining,
 };
 
 function render({ model, el }) {
