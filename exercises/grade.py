@@ -3,7 +3,9 @@
 Usage (from the repository root)::
 
     python exercises/grade.py SUBMISSIONS [--out FILE.csv] [--workers 2] [--timeout 120] [--cell-timeout 10]
+                                          [--max-mb 20]
     make grade SUBMISSIONS=dir [OUT=file.csv]
+    python exercises/grade.py --autograders [STEM ...]   # make autograder: the zips, for Gradescope
 
 Every ``*.ipynb`` in ``SUBMISSIONS`` is graded with the public *and hidden* tests of its
 exercise, by otter-grader's own grading (``otter.api.grade_submission``: the notebook is run
@@ -33,10 +35,23 @@ Bad submissions are graded, not crashed on; each gets a score and a reason in ``
 - deleted or reordered cells: each question is graded where its check cell stands, or at the
   end if the check cell is gone;
 - edited public tests change nothing: only the autograder's copy of the tests counts;
-- a file that is not a readable notebook, or answers no known exercise, scores 0.
+- a notebook that rewrites or deletes the autograder's tests (otter copies them next to it)
+  scores 0;
+- a process the submission starts is killed when its grading ends, even one that detached;
+- a file that is not a readable notebook, has no code cells, is over ``--max-mb`` MiB (not
+  read), or answers no known exercise, scores 0.
 
 One bad submission never stops the batch. Grading runs ``--workers`` notebooks at a time (2 by
-default), each in a forked process with its own kernel (POSIX only).
+default), each in a process forked from the grader (otter already imported) with its own kernel,
+its own folder, temporary directory and IPython profile (deleted afterwards), and a pipe of its
+own for its result (POSIX only; the killing of detached processes needs Linux). This keeps one
+submission from reaching another or the CSV; it is no sandbox against the instructor's files
+(see the README).
+
+Where the time goes, per submission: the kernel's start and its first cell, otter's
+``from otter import Notebook``, dominate. That import costs about 3 s of CPU, 2 of them spent by
+jsonschema compiling an RFC 3987 grammar that notebook validation never uses; the grader's
+kernels skip it (``KERNEL_STARTUP``). ``exercises/bench_grading.py`` measures each stage.
 """
 
 import argparse
@@ -67,8 +82,12 @@ MARKER = "downhill_grader"  # metadata key of the cell the grader adds to its co
 CHECK = re.compile(r"""grader\.check\(\s*["']([^"']+)["']""")
 
 TIME_LIMIT_CELL = """\
-# Added by the grader: stop any cell that runs longer than {limit:g} s.
+# Added by the grader: stop any cell that runs longer than {limit:g} s, and go back to the grading
+# folder after each cell (otter finds its tests there; a submission's os.chdir must not cost it them).
+import os as _grader_os
 import signal as _grader_signal
+
+_grader_folder = _grader_os.getcwd()
 
 
 def _grader_time_limit(signum, frame):
@@ -81,7 +100,8 @@ get_ipython().events.register(
 )
 get_ipython().events.register(
     "post_run_cell", lambda result: _grader_signal.setitimer(_grader_signal.ITIMER_REAL, 0)
-)"""
+)
+get_ipython().events.register("post_run_cell", lambda result: _grader_os.chdir(_grader_folder))"""
 
 
 MAX_BYTES = 20 * 2**20  # a submission over 20 MiB is not read: no exercise's notebook comes near it

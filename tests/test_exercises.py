@@ -315,9 +315,8 @@ def graded(assigned, tmp_path_factory):
         nbformat.write(result.exercise, folder / f"blank-{stem}.ipynb")
     solved, blank = assigned[BAD_CASES_STEM].solved, assigned[BAD_CASES_STEM].exercise
     for case, change, _, _ in BAD_CASES:
-        nbformat.write(
-            change(nbformat.from_dict(json.loads(json.dumps(solved))), blank), folder / f"{case}.ipynb"
-        )
+        solved_copy, blank_copy = (nbformat.from_dict(json.loads(json.dumps(nb))) for nb in (solved, blank))
+        nbformat.write(change(solved_copy, blank_copy), folder / f"{case}.ipynb")
     (folder / f"{BAD_CASES_STEM[:2]}-not-json.ipynb").write_text("{ this is not a notebook")
     nbformat.write(nbformat.v4.new_notebook(), folder / f"{BAD_CASES_STEM[:2]}-no-cells.ipynb")
     huge = nbformat.from_dict(json.loads(json.dumps(solved)))
