@@ -122,3 +122,15 @@ def test_otter_run_on_the_zip_gives_the_scores_of_make_grade(zips, graded, assig
     row = graded["rows"][name]
     for question, _ in assigned[stem].questions:
         assert scores[question] == float(row[question]), f"{question}: otter run {scores}, make grade {row}"
+
+
+def test_bad_arguments_are_refused_with_a_reason(tmp_path, capsys):
+    with pytest.raises(SystemExit, match="no master notebook for 99_nothing"):
+        grade.main(["--autograders", "99_nothing"])
+    for option in ("--workers", "--timeout", "--cell-timeout", "--max-mb"):
+        with pytest.raises(SystemExit) as stopped:
+            grade.main([str(tmp_path), option, "0"])
+        assert stopped.value.code == 2 and f"{option} must be positive" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        grade.main([])
+    assert stopped.value.code == 2 and "a folder of submissions is needed" in capsys.readouterr().err
