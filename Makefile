@@ -8,7 +8,7 @@ TIMER := $(BIN)/python tests/timings.py
 # Built and tested notebooks have no one watching: progress bars stay quiet there, and every
 # claim that does not hold stops the run (DOWNHILL_STRICT=1, see gdlab.claims).
 
-.PHONY: book test lab bench clean help exercises grade
+.PHONY: book test lab bench clean help exercises grade autograder
 
 help:
 	@echo "make book   build the HTML book into _build/html (warnings are errors)"
@@ -18,6 +18,7 @@ help:
 	@echo "make clean  remove _build (keeps .venv)"
 	@echo "make exercises [FORCE=1]             regenerate exercises/ from the masters in solutions/"
 	@echo "make grade SUBMISSIONS=dir [OUT=f]   grade a folder of submitted notebooks into a CSV"
+	@echo "make autograder [STEMS=\"01_loss_shapes ...\"]  otter's autograder zips (Gradescope, otter run) under _build/grading/"
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
@@ -53,10 +54,16 @@ bench: $(STAMP) $(NODE_STAMP)
 exercises: $(STAMP)
 	$(BIN)/python exercises/generate.py $(if $(FORCE),--force)
 
-# Public and hidden tests, no Docker, two notebooks at a time; CSV defaults to SUBMISSIONS/grades.csv.
+# Public and hidden tests, no Docker, two notebooks at a time, each in a process and folder of its own;
+# CSV defaults to SUBMISSIONS/grades.csv.
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-of-notebooks [OUT=grades.csv]"; exit 2; }
 	GDLAB_QUIET=1 $(BIN)/python exercises/grade.py "$(SUBMISSIONS)" $(if $(OUT),--out "$(OUT)")
+
+# otter's autograder zip of every exercise (or of STEMS), for Gradescope or `otter run`/`otter grade`:
+# hidden tests inside, the course's requirements pinned; written to _build/grading/NN_topic/autograder.zip.
+autograder: $(STAMP)
+	GDLAB_QUIET=1 $(BIN)/python exercises/grade.py --autograders $(STEMS)
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache .hypothesis

@@ -36,7 +36,7 @@ import copy
 import glob
 import importlib.metadata
 import io
-import shutil
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -49,6 +49,8 @@ SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
 
 SETUP_TAG = "exercise-setup"
+COURSE_REPOSITORY = "https://github.com/downhill-course/downhill"  # as in the bootstrap cell
+PYTHON_VERSION = "3.11"  # the autograder's Python on Gradescope: the oldest the course supports
 
 SETUP_SOURCE = """\
 # Exercise set-up: the autograder, otter-grader, with this exercise's public checks.
@@ -143,6 +145,46 @@ def questions_of(master):
     return found
 
 
+def autograder_requirements():
+    """The requirements.txt of an autograder zip: the course's pins, the CPU build of torch, gdlab.
+
+    The pins are the lines of the course's own requirements.txt, unchanged; otter adds its own
+    ``otter-grader[grading,plugins]`` at the same version. gdlab comes from the repository named
+    by the exercises' bootstrap cell, as in Colab.
+    """
+    pins = [
+        line.strip()
+        for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    return (
+        "\n".join(
+            [
+                "--extra-index-url https://download.pytorch.org/whl/cpu",
+                *pins,
+                f"gdlab @ git+{COURSE_REPOSITORY}",
+            ]
+        )
+        + "\n"
+    )
+
+
+def _with_course_requirements(master, copy_path):
+    """Copy ``master`` to ``copy_path``, its ASSIGNMENT CONFIG told to pin the course's requirements
+    (and Python 3.11) in the autograder zip; the student notebook does not change."""
+    notebook = nbformat.read(master, as_version=4)
+    config = next(c for c in notebook.cells if c.cell_type == "raw" and "ASSIGNMENT CONFIG" in c.source)
+    if re.search(r"^(requirements|python_version):", config.source, re.M):
+        raise ValueError(
+            f"{master.name}: its ASSIGNMENT CONFIG already names requirements; generate.py sets them"
+        )
+    config.source = (
+        config.source.rstrip() + f'\nrequirements: requirements.txt\npython_version: "{PYTHON_VERSION}"\n'
+    )
+    nbformat.write(notebook, copy_path)
+    (copy_path.parent / "requirements.txt").write_text(autograder_requirements(), encoding="utf-8")
+
+
 def assign(master, workdir):
     """Run ``otter assign`` on ``master`` inside ``workdir``; return what it made."""
     from otter.assign import main as otter_assign
@@ -152,7 +194,7 @@ def assign(master, workdir):
     # otter assign writes next to the master's folder; work on a copy so that solutions/ stays clean.
     source = workdir / "master" / master.name
     source.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(master, source)
+    _with_course_requirements(master, source)
     dist = workdir / "dist"
     with contextlib.redirect_stdout(io.StringIO()):
         otter_assign(str(source), str(dist), no_pdfs=True, no_run_tests=True)

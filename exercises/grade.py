@@ -3,7 +3,9 @@
 Usage (from the repository root)::
 
     python exercises/grade.py SUBMISSIONS [--out FILE.csv] [--workers 2] [--timeout 120] [--cell-timeout 10]
+                                          [--max-mb 20]
     make grade SUBMISSIONS=dir [OUT=file.csv]
+    python exercises/grade.py --autograders [STEM ...]   # make autograder: the zips, for Gradescope
 
 Every ``*.ipynb`` in ``SUBMISSIONS`` is graded with the public *and hidden* tests of its
 exercise, by otter-grader's own grading (``otter.api.grade_submission``: the notebook is run
@@ -33,10 +35,23 @@ Bad submissions are graded, not crashed on; each gets a score and a reason in ``
 - deleted or reordered cells: each question is graded where its check cell stands, or at the
   end if the check cell is gone;
 - edited public tests change nothing: only the autograder's copy of the tests counts;
-- a file that is not a readable notebook, or answers no known exercise, scores 0.
+- a notebook that rewrites or deletes the autograder's tests (otter copies them next to it)
+  scores 0;
+- a process the submission starts is killed when its grading ends, even one that detached;
+- a file that is not a readable notebook, has no code cells, is over ``--max-mb`` MiB (not
+  read), or answers no known exercise, scores 0.
 
 One bad submission never stops the batch. Grading runs ``--workers`` notebooks at a time (2 by
-default), each in a forked process with its own kernel (POSIX only).
+default), each in a process forked from the grader (otter already imported) with its own kernel,
+its own folder, temporary directory and IPython profile (deleted afterwards), and a pipe of its
+own for its result (POSIX only; the killing of detached processes needs Linux). This keeps one
+submission from reaching another or the CSV; it is no sandbox against the instructor's files
+(see the README).
+
+Where the time goes, per submission: the kernel's start and its first cell, otter's
+``from otter import Notebook``, dominate. That import costs about 3 s of CPU, 2 of them spent by
+jsonschema compiling an RFC 3987 grammar that notebook validation never uses; the grader's
+kernels skip it (``KERNEL_STARTUP``). ``exercises/bench_grading.py`` measures each stage.
 """
 
 import argparse
@@ -44,6 +59,7 @@ import csv
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import re
 import shutil
@@ -52,7 +68,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
+if __name__ == "__main__":  # the grader's own process skips what its kernels skip (KERNEL_STARTUP)
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+import nbformat  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import generate  # noqa: E402  (the sibling script: masters and otter assign)
@@ -63,8 +82,12 @@ MARKER = "downhill_grader"  # metadata key of the cell the grader adds to its co
 CHECK = re.compile(r"""grader\.check\(\s*["']([^"']+)["']""")
 
 TIME_LIMIT_CELL = """\
-# Added by the grader: stop any cell that runs longer than {limit:g} s.
+# Added by the grader: stop any cell that runs longer than {limit:g} s, and go back to the grading
+# folder after each cell (otter finds its tests there; a submission's os.chdir must not cost it them).
+import os as _grader_os
 import signal as _grader_signal
+
+_grader_folder = _grader_os.getcwd()
 
 
 def _grader_time_limit(signum, frame):
@@ -77,7 +100,22 @@ get_ipython().events.register(
 )
 get_ipython().events.register(
     "post_run_cell", lambda result: _grader_signal.setitimer(_grader_signal.ITIMER_REAL, 0)
-)"""
+)
+get_ipython().events.register("post_run_cell", lambda result: _grader_os.chdir(_grader_folder))"""
+
+
+MAX_BYTES = 20 * 2**20  # a submission over 20 MiB is not read: no exercise's notebook comes near it
+
+# Run by each grading kernel before any cell (an IPython start-up file in a folder of the grader's
+# own, so the instructor's IPython profile does not run either). jsonschema, imported by nbformat
+# under otter, compiles an RFC 3987 grammar on import when rfc3987_syntax is installed: 2 of the 3
+# seconds the kernel spends importing otter. Notebook validation never checks IRIs, so the grader's
+# kernels go without it.
+KERNEL_STARTUP = """\
+import sys
+
+sys.modules.setdefault("rfc3987_syntax", None)
+"""
 
 
 # --- the exercises and their autograders --------------------------------------------------------
@@ -176,11 +214,59 @@ def _cell_errors(executed):
     return [(numbers, text, question) for (text, question), numbers in errors.items()]
 
 
+def _test_files(folder):
+    """A hash of each of the autograder's test files in ``folder``."""
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(Path(folder).glob("*.py"))
+    }
+
+
+def _watch_the_tests(changed):
+    """Make otter's grading note, in ``changed``, the test files a submission rewrote or deleted.
+
+    otter copies the autograder's tests next to the submission and reads each one when it checks a
+    question, so a notebook could write its own tests there; the grader compares the files before
+    and after the run (all files a submission can reach are listed in the README).
+    """
+    from otter.run.run_autograder.runners import python_runner
+
+    original = python_runner.grade_notebook
+
+    def grade_notebook(*args, **kwargs):
+        before = _test_files(kwargs["test_dir"])
+        try:
+            return original(*args, **kwargs)
+        finally:
+            after = _test_files(kwargs["test_dir"])
+            changed.extend(sorted(name for name in before if after.get(name) != before[name]))
+
+    python_runner.grade_notebook = grade_notebook
+
+
+def _stop_kernels_at_once():
+    """Make otter's run kill its kernel once the notebook is done, not ask it to shut down and wait
+    (a graceful shutdown costs a third of a second a notebook, and the kernel has nothing to save)."""
+    import otter.execute
+    from traitlets.config import Config
+
+    def config():
+        c = Config()
+        c.ExecutePreprocessor.shutdown_kernel = "immediate"
+        return c
+
+    otter.execute.Config = config
+
+
 def grade_one(job):
-    """Grade one prepared submission with otter (runs in a forked child); a JSON-able result."""
+    """Grade one submission with otter (runs in a forked child, in its own folder); a JSON-able result."""
     from otter.api import grade_submission
 
-    results = grade_submission(job["notebook"], job["zip"], quiet=True)
+    notebook_path = Path(job["folder"]) / f"{job['stem']}.ipynb"
+    prepare(nbformat.from_dict(job["notebook"]), job["stem"], job["cell_timeout"], notebook_path)
+    changed = []
+    _watch_the_tests(changed)
+    _stop_kernels_at_once()
+    results = grade_submission(str(notebook_path), job["zip"], quiet=True)
     scores, failures = {}, {}
     for name, _ in job["questions"]:
         test_file = results.results.get(name)
@@ -193,33 +279,64 @@ def grade_one(job):
             if not r.passed
         ]
     error = results.catastrophic_error
+    error = f"otter could not grade it: {type(error).__name__}: {error}" if error else None
+    if changed:
+        # a notebook that rewrites the tests has graded itself: none of its scores stand
+        scores = {name: 0.0 for name in scores}
+        failures = {}
+        error = f"the submission rewrote or deleted the autograder's tests ({', '.join(changed)}): scored 0"
     return {
         "scores": scores,
         "failures": failures,
         "cell_errors": _cell_errors(results.notebook),
-        "error": f"otter could not grade it: {type(error).__name__}: {error}" if error else None,
+        "error": error,
     }
 
 
-def _child(job, result_path):
+def _become_subreaper():
+    """Orphans of this process's descendants become its children (Linux), so none escapes _kill_tree."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass  # elsewhere a process that detaches itself can outlive the run
+
+
+def _child(job, connection):
+    """One submission, in a forked process: its own folder, temporary directory and IPython profile."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # otter's and the kernel's chatter
     os.dup2(devnull, 2)
+    _become_subreaper()
+    folder = Path(job["folder"])
+    private = folder / "tmp"
+    startup = folder / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    private.mkdir()
+    (startup / "00-grader.py").write_text(KERNEL_STARTUP)
+    os.environ["IPYTHONDIR"] = str(folder / "ipython")
+    for variable in ("TMPDIR", "TEMP", "TMP"):  # otter's grading folder and the kernel's temporary files
+        os.environ[variable] = str(private)
+    tempfile.tempdir = None
+    os.chdir(folder)
     try:
         result = grade_one(job)
     except BaseException as error:  # noqa: BLE001 - any failure is reported, never raised
         result = {"error": f"the grader failed: {type(error).__name__}: {error}"}
-    Path(result_path).write_text(json.dumps(result))
+    _kill_tree(os.getpid(), itself=False)  # whatever the submission started and left running
+    connection.send_bytes(json.dumps(result).encode())
+    connection.close()
     os._exit(0)
 
 
-def _kill_tree(pid):
+def _kill_tree(pid, itself=True):
     """Kill a grading process and everything it started (its kernel runs in a session of its own)."""
     import psutil
 
     try:
         parent = psutil.Process(pid)
-        processes = parent.children(recursive=True) + [parent]
+        processes = parent.children(recursive=True) + ([parent] if itself else [])
     except psutil.NoSuchProcess:
         return
     for process in processes:
@@ -231,7 +348,11 @@ def _kill_tree(pid):
 
 
 def run_jobs(jobs, workers, timeout, log=None):
-    """Grade the jobs, ``workers`` at a time, each in a forked child with a hard time limit."""
+    """Grade the jobs, ``workers`` at a time, each in a forked child with a hard time limit.
+
+    The parent imports otter once; each child is a fork of it (no interpreter start, no imports)
+    and sends its result back through a pipe of its own, so no submission can touch another's.
+    """
     import otter.api  # noqa: F401 - imported once here, inherited by every forked child
 
     context = multiprocessing.get_context("fork")
@@ -239,27 +360,34 @@ def run_jobs(jobs, workers, timeout, log=None):
     while pending or running:
         while pending and len(running) < workers:
             job = pending.pop(0)
-            process = context.Process(target=_child, args=(job, job["result"]), daemon=False)
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(target=_child, args=(job, sender), daemon=False)
             process.start()
-            running[job["id"]] = (process, job, time.monotonic())
-        time.sleep(0.05)
-        for key, (process, job, started) in list(running.items()):
-            if not process.is_alive():
-                process.join()
-                result_path = Path(job["result"])
-                if result_path.exists():
-                    done[key] = json.loads(result_path.read_text())
-                else:
+            sender.close()
+            running[job["id"]] = (process, job, time.monotonic(), receiver)
+        connections = [entry[3] for entry in running.values()]
+        multiprocessing.connection.wait(connections, timeout=0.05)
+        for key, (process, job, started, receiver) in list(running.items()):
+            if receiver.poll():
+                try:
+                    done[key] = json.loads(receiver.recv_bytes())
+                except EOFError:  # it died before it could answer
+                    process.join()
                     done[key] = {"error": f"the grader died (exit code {process.exitcode})"}
-                del running[key]
-            elif time.monotonic() - started > timeout:
-                _kill_tree(process.pid)
+            elif not process.is_alive():
                 process.join()
+                done[key] = {"error": f"the grader died (exit code {process.exitcode})"}
+            elif time.monotonic() - started > timeout:
                 limit = f"stopped after {timeout:g} s, the grader's limit per notebook (an endless loop?)"
                 done[key] = {"error": limit}
+            if key in done:
+                _kill_tree(process.pid)
+                process.join()
+                receiver.close()
+                shutil.rmtree(job["folder"], ignore_errors=True)
                 del running[key]
-            if key in done and log is not None:
-                print(f"  [{len(done)}/{len(jobs)}] {job['name']}", file=log, flush=True)
+                if log is not None:
+                    print(f"  [{len(done)}/{len(jobs)}] {job['name']}", file=log, flush=True)
     return done
 
 
@@ -306,7 +434,9 @@ def feedback_text(row, result, questions):
     return "\n".join(lines) + "\n"
 
 
-def grade_folder(submissions, out=None, workers=2, timeout=120.0, cell_timeout=10.0, log=sys.stdout):
+def grade_folder(
+    submissions, out=None, workers=2, timeout=120.0, cell_timeout=10.0, log=sys.stdout, max_bytes=MAX_BYTES
+):
     """Grade every notebook in ``submissions``; write the CSV and the feedback files; return the rows."""
     submissions = Path(submissions)
     if not submissions.is_dir():
@@ -320,11 +450,20 @@ def grade_folder(submissions, out=None, workers=2, timeout=120.0, cell_timeout=1
         for number, path in enumerate(paths):
             row = {"submission": path.name, "exercise": None, "notes": [], "result": None}
             rows.append(row)
-            try:
-                notebook = nbformat.read(path, as_version=4)
-            except Exception as error:  # noqa: BLE001 - whatever is wrong with the file, say so
+            notebook = None
+            size = path.stat().st_size
+            if size > max_bytes:
+                row["notes"].append(
+                    f"not read: {size / 2**20:.1f} MiB, over the grader's limit of {max_bytes / 2**20:g} MiB"
+                )
+            else:
+                try:
+                    notebook = nbformat.read(path, as_version=4)
+                except Exception as error:  # noqa: BLE001 - whatever is wrong with the file, say so
+                    row["notes"].append(f"not a readable notebook: {type(error).__name__}: {error}"[:200])
+            if notebook is not None and not any(c.get("cell_type") == "code" for c in notebook.cells):
+                row["notes"].append("the notebook has no code cells: nothing to grade")
                 notebook = None
-                row["notes"].append(f"not a readable notebook: {type(error).__name__}: {error}"[:200])
             stem = exercise_of(path, notebook if notebook is not None else {}, known)
             row["exercise"] = stem
             if stem is None:
@@ -336,19 +475,16 @@ def grade_folder(submissions, out=None, workers=2, timeout=120.0, cell_timeout=1
                 continue
             folder = Path(workdir) / f"{number:04d}"
             folder.mkdir()
-            try:
-                prepare(notebook, stem, cell_timeout, folder / f"{stem}.ipynb")
-            except Exception as error:  # noqa: BLE001
-                row["notes"].append(f"not a gradable notebook: {type(error).__name__}: {error}"[:200])
-                continue
             jobs.append(
                 {
                     "id": number,
                     "name": path.name,
-                    "notebook": str(folder / f"{stem}.ipynb"),
+                    "stem": stem,
+                    "notebook": notebook,
+                    "folder": str(folder),
+                    "cell_timeout": cell_timeout,
                     "zip": exercises[stem]["zip"],
                     "questions": exercises[stem]["questions"],
-                    "result": str(folder / "result.json"),
                 }
             )
         print(f"grading {len(jobs)} notebooks, {workers} at a time", file=log)
@@ -382,16 +518,53 @@ def write_csv(rows, exercises, out):
             writer.writerow([row["submission"], *cells, row["total"], row["max"], "; ".join(row["notes"])])
 
 
+def build_autograders(stems=(), log=sys.stdout):
+    """Otter's autograder zip of each exercise (all, or those named), for Gradescope or ``otter run``."""
+    known = known_exercises()
+    unknown = [stem for stem in stems if stem not in known]
+    if unknown:
+        raise SystemExit(f"no master notebook for {', '.join(unknown)}; known: {', '.join(known)}")
+    built = {}
+    for stem in stems or sorted(known):
+        built[stem] = Path(autograder(stem, known[stem], log)["zip"])
+        print(f"{stem}: {built[stem].relative_to(ROOT)}", file=log)
+    return built
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("submissions", help="folder of submitted .ipynb files")
+    parser.add_argument("submissions", nargs="?", help="folder of submitted .ipynb files")
     parser.add_argument("--out", help="CSV file to write (default: SUBMISSIONS/grades.csv)")
     parser.add_argument("--workers", type=int, default=2, help="notebooks graded at a time (default 2)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per notebook (default 120)")
     parser.add_argument("--cell-timeout", type=float, default=10.0, help="seconds per cell (default 10)")
+    parser.add_argument(
+        "--max-mb", type=float, default=MAX_BYTES / 2**20, help="larger files are not read (default 20)"
+    )
+    parser.add_argument(
+        "--autograders",
+        nargs="*",
+        metavar="STEM",
+        help="grade nothing: build the autograder zip of every exercise (or those named) under _build/",
+    )
     args = parser.parse_args(argv)
+    if args.autograders is not None:
+        build_autograders(args.autograders)
+        return 0
+    if args.submissions is None:
+        parser.error("a folder of submissions is needed (or --autograders)")
+    for name in ("workers", "timeout", "cell_timeout", "max_mb"):
+        if getattr(args, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive, not {getattr(args, name):g}")
     started = time.perf_counter()
-    rows = grade_folder(args.submissions, args.out, args.workers, args.timeout, args.cell_timeout)
+    rows = grade_folder(
+        args.submissions,
+        args.out,
+        args.workers,
+        args.timeout,
+        args.cell_timeout,
+        max_bytes=args.max_mb * 2**20,
+    )
     print(f"graded {len(rows)} submissions in {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -8,6 +8,7 @@ through ``exercises/grade.py`` as an instructor would run it (the ``graded`` fix
 
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
@@ -258,6 +259,33 @@ def _edited_public_tests(solved, blank):
     return solved
 
 
+def _rewritten_checks(solved, blank):
+    """A blank exercise that writes its own passing tests over the autograder's (next to the notebook)."""
+    cell = nbformat.v4.new_code_cell(
+        "import glob\nimport os\n\nfor path in glob.glob('tests/*.py'):\n"
+        "    name = os.path.basename(path)[:-3]\n"
+        "    with open(path, 'w') as f:\n"
+        "        f.write(f'OK_FORMAT = False\\nname = {name!r}\\npoints = 3\\n'\n"
+        "                'from otter.test_files import test_case\\n\\n'\n"
+        "                '@test_case(points=None, hidden=False)\\ndef test_passes():\\n    pass\\n')\n"
+    )
+    blank.cells.insert(3, cell)
+    return blank
+
+
+ORPHAN_MARKER = f"downhill-orphan-{os.getpid()}"  # in the command line of the process the next case leaves
+
+
+def _outliving_process(solved, blank):
+    """A solution that also starts a process meant to outlive it (its shell exits at once)."""
+    command = f"{{sys.executable}} -c 'import time; time.sleep(600)' {ORPHAN_MARKER} &"
+    cell = nbformat.v4.new_code_cell(
+        f'import subprocess\nimport sys\n\nsubprocess.run(["sh", "-c", f"{command}"], check=True)'
+    )
+    solved.cells.insert(5, cell)
+    return solved
+
+
 # (case, its changes, expected score per question of 01_loss_shapes, a phrase its notes must hold)
 BAD_CASES = [
     ("syntax-error", _syntax_error, [2, 0, 3, 0], "SyntaxError"),
@@ -273,6 +301,8 @@ BAD_CASES = [
         "fit_line 0/3: AssertionError: define a function fit_line",
     ),
     ("edited-public-tests", _edited_public_tests, [0, 1, 3, 3], "huber_loss 0/2"),
+    ("rewritten-checks", _rewritten_checks, [0, 0, 0, 0], "rewrote or deleted the autograder's tests"),
+    ("outliving-process", _outliving_process, [2, 2, 3, 3], None),
 ]
 
 
@@ -285,10 +315,13 @@ def graded(assigned, tmp_path_factory):
         nbformat.write(result.exercise, folder / f"blank-{stem}.ipynb")
     solved, blank = assigned[BAD_CASES_STEM].solved, assigned[BAD_CASES_STEM].exercise
     for case, change, _, _ in BAD_CASES:
-        nbformat.write(
-            change(nbformat.from_dict(json.loads(json.dumps(solved))), blank), folder / f"{case}.ipynb"
-        )
+        solved_copy, blank_copy = (nbformat.from_dict(json.loads(json.dumps(nb))) for nb in (solved, blank))
+        nbformat.write(change(solved_copy, blank_copy), folder / f"{case}.ipynb")
     (folder / f"{BAD_CASES_STEM[:2]}-not-json.ipynb").write_text("{ this is not a notebook")
+    nbformat.write(nbformat.v4.new_notebook(), folder / f"{BAD_CASES_STEM[:2]}-no-cells.ipynb")
+    huge = nbformat.from_dict(json.loads(json.dumps(solved)))
+    huge.cells.append(nbformat.v4.new_markdown_cell("x" * (grade.MAX_BYTES + 2**20)))
+    nbformat.write(huge, folder / f"{BAD_CASES_STEM[:2]}-huge.ipynb")
     nbformat.write(
         nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), folder / "unknown.ipynb"
     )
@@ -364,6 +397,28 @@ def test_a_file_that_is_not_a_notebook_scores_zero_with_a_reason(graded, assigne
     row = graded["rows"][f"{BAD_CASES_STEM[:2]}-not-json.ipynb"]
     assert row["total"] == "0" and float(row["max"]) == sum(p for _, p in assigned[BAD_CASES_STEM].questions)
     assert "not a readable notebook" in row["notes"]
+
+
+def test_a_notebook_with_no_cells_scores_zero_with_a_reason(graded, assigned):
+    row = graded["rows"][f"{BAD_CASES_STEM[:2]}-no-cells.ipynb"]
+    assert row["total"] == "0" and float(row["max"]) == sum(p for _, p in assigned[BAD_CASES_STEM].questions)
+    assert "no code cells" in row["notes"]
+
+
+def test_a_notebook_far_over_any_reasonable_size_is_not_read(graded):
+    row = graded["rows"][f"{BAD_CASES_STEM[:2]}-huge.ipynb"]
+    assert row["total"] == "0" and "over the grader's limit of 20 MiB" in row["notes"]
+
+
+def test_no_process_a_submission_starts_outlives_the_grading_run(graded):
+    import psutil
+
+    survivors = []
+    for process in psutil.process_iter(["cmdline"]):
+        if ORPHAN_MARKER in " ".join(process.info["cmdline"] or []):
+            survivors.append(process)
+            process.kill()
+    assert not survivors, "a process started by a submission survived the grading run"
 
 
 def test_a_notebook_of_no_known_exercise_is_reported(graded):
@@ -443,3 +498,62 @@ def test_an_exercise_opened_alone_in_colab_installs_what_it_needs_and_its_checks
     total = next(c for c in notebook.cells if "grader.check_all()" in c.source)
     full = sum(points for _, points in assigned[stem].questions)
     assert f"Total: {full} / {full} points" in json.dumps(total.outputs)
+
+
+# --- one submission cannot reach the next ---------------------------------------------------------
+
+POLLUTER = """\
+import builtins
+import json
+import os
+import tempfile
+
+leaks = [os.path.abspath("leak.txt"), os.path.join(tempfile.gettempdir(), "leak.txt")]
+for path in leaks:
+    with open(path, "w") as f:
+        f.write("left by the previous submission")
+with open({record!r}, "w") as f:
+    json.dump(leaks, f)
+builtins.downhill_leak = True
+os.environ["DOWNHILL_LEAK"] = "1"
+os.chdir("/")"""
+
+PROBE = """\
+import builtins
+import os
+import tempfile
+
+seen = [p for p in ("leak.txt", os.path.join(tempfile.gettempdir(), "leak.txt")) if os.path.exists(p)]
+seen += ["a global"] if hasattr(builtins, "downhill_leak") else []
+seen += ["an environment variable"] if "DOWNHILL_LEAK" in os.environ else []
+seen += ["the working directory"] if os.getcwd() == "/" else []
+assert not seen, f"the previous submission reached this one: {{seen}}"
+"""
+
+
+def test_nothing_one_submission_does_reaches_the_next(assigned, tmp_path):
+    """Files, globals, the environment, the working directory: graded one after the other (one worker)."""
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    record = tmp_path / "leaks.json"
+    for name, source in (("1-polluter", POLLUTER.format(record=str(record))), ("2-probe", PROBE.format())):
+        notebook = nbformat.from_dict(json.loads(json.dumps(assigned[BAD_CASES_STEM].solved)))
+        notebook.cells.insert(3, nbformat.v4.new_code_cell(source))
+        nbformat.write(notebook, folder / f"{BAD_CASES_STEM[:2]}-{name}.ipynb")
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "exercises" / "grade.py"), str(folder), "--workers", "1"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    with open(folder / "grades.csv", newline="", encoding="utf-8") as f:
+        rows = {row["submission"]: row for row in csv.DictReader(f)}
+    full = sum(points for _, points in assigned[BAD_CASES_STEM].questions)
+    for name in ("1-polluter", "2-probe"):
+        row = rows[f"{BAD_CASES_STEM[:2]}-{name}.ipynb"]
+        assert float(row["total"]) == full and row["notes"] == "", row["notes"]
+    leaks = json.loads(record.read_text())
+    assert len(leaks) == 2 and not any(Path(path).exists() for path in leaks), (
+        "a submission's files outlived it"
+    )
