@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from test_setup import pins  # noqa: E402
 
 # The modules whose public API is annotated, checked with disallow_untyped_defs.
-TYPED = ["_checks", "claims", "descent", "fitting", "regimes"]
+TYPED = ["_checks", "claims", "data", "descent", "fitting", "regimes"]
 
 
 def test_mypy_passes_on_gdlab():
