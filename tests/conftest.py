@@ -61,6 +61,9 @@ def built_book(tmp_path_factory):
     )
     log = result.stdout + result.stderr
     assert result.returncode == 0, f"the book build failed:\n{log[-6000:]}"
+    # _config.yml caches executions for authors; a fresh output folder has an empty cache, so
+    # here every notebook runs (with DOWNHILL_STRICT=1) and none is taken from a cache.
+    assert "Using cached notebook" not in log, "the test build took outputs from an execution cache"
     # The kernel's own start-up notice is not a problem of the book.
     noise = "Kernel is running over TCP without encryption"
     warnings = [line for line in log.splitlines() if re.search(r"WARNING|ERROR", line) and noise not in line]

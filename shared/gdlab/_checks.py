@@ -1,11 +1,12 @@
 """Input checks shared by the package: fail early, say what is wrong and what to do."""
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["as_float_array", "check_finite", "check_same_shape"]
 
 
-def as_float_array(value, name):
+def as_float_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
     """Return ``value`` as a float64 array, refusing NaN and infinities."""
     try:
         array = np.asarray(value, dtype=np.float64)
@@ -15,7 +16,7 @@ def as_float_array(value, name):
     return array
 
 
-def check_finite(array, name):
+def check_finite(array: ArrayLike, name: str) -> None:
     if not np.all(np.isfinite(array)):
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
         raise ValueError(
@@ -24,7 +25,7 @@ def check_finite(array, name):
         )
 
 
-def check_same_shape(input, target):
+def check_same_shape(input: NDArray[np.generic], target: NDArray[np.generic]) -> None:
     if input.shape != target.shape:
         raise ValueError(
             f"input and target must have the same shape, got {input.shape} and "

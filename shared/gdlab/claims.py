@@ -31,6 +31,8 @@ import ast
 import copy
 import os
 import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 __all__ = ["ClaimTransformer", "failed", "is_strict", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -39,13 +41,13 @@ _MAX_VALUES = 4
 _MAX_REPR = 80
 
 
-def is_strict(environ=None):
+def is_strict(environ: Mapping[str, str] | None = None) -> bool:
     """Whether a failed claim stops the run: ``DOWNHILL_STRICT`` is set to anything but 0."""
     value = (os.environ if environ is None else environ).get(STRICT_VARIABLE, "").strip().lower()
     return value not in ("", "0", "false", "no")
 
 
-def _operands(test, top=True):
+def _operands(test: ast.expr, top: bool = True) -> list[ast.expr]:
     """The sub-expressions worth printing when ``test`` is false: the sides of comparisons,
     the parts of ``and``/``or``/``not``/``&``/``|``, and the arguments of a call that is the
     whole claim (``np.all(...)``, ``np.isclose(a, b)``)."""
@@ -66,12 +68,14 @@ def _operands(test, top=True):
         return [test]
 
 
-def _short(value):
+def _short(value: object) -> str:
     text = re.sub(r"\s+", " ", repr(value))
     return text if len(text) <= _MAX_REPR else text[: _MAX_REPR - 1] + "…"
 
 
-def failed(assumed, message=None, values=()):
+def failed(
+    assumed: str, message: object = None, values: Iterable[tuple[str, Callable[[], object]]] = ()
+) -> None:
     """Report a claim that does not hold in this run, in one line (called by transformed cells).
 
     ``assumed`` is the claim's source, ``message`` the assert's message if it had one, and
@@ -94,13 +98,14 @@ class ClaimTransformer(ast.NodeTransformer):
     """Rewrites each top-level ``assert test, message`` of a cell into
     ``if not test: gdlab.claims.failed(...)``."""
 
-    def visit_FunctionDef(self, node):
+    def visit_FunctionDef(self, node: ast.AST) -> ast.AST:
         return node  # asserts in functions keep their meaning
 
     visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = visit_FunctionDef
 
-    def visit_Assert(self, node):
-        seen, values = set(), []
+    def visit_Assert(self, node: ast.Assert) -> ast.AST:
+        seen: set[str] = set()
+        values: list[ast.expr] = []
         for operand in _operands(node.test):
             source = ast.unparse(operand)
             if source not in seen and len(values) < _MAX_VALUES:
@@ -132,11 +137,11 @@ class ClaimTransformer(ast.NodeTransformer):
         return ast.fix_missing_locations(ast.copy_location(replacement, node))
 
 
-def _no_arguments():
+def _no_arguments() -> ast.arguments:
     return ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[])
 
 
-def load_ipython_extension(ipython):
+def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext gdlab.claims``: failed claims print a line, unless ``DOWNHILL_STRICT=1``."""
     if is_strict():
         return
@@ -144,5 +149,5 @@ def load_ipython_extension(ipython):
         ipython.ast_transformers.append(ClaimTransformer())
 
 
-def unload_ipython_extension(ipython):
+def unload_ipython_extension(ipython: Any) -> None:
     ipython.ast_transformers[:] = [t for t in ipython.ast_transformers if not isinstance(t, ClaimTransformer)]

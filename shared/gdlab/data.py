@@ -11,37 +11,46 @@ figure or an asserted number never changes between runs. Bad arguments raise at 
 True
 """
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["Classification", "Regression", "blobs", "house_prices", "linear", "moons", "polynomial", "split"]
 
 
 class Regression(NamedTuple):
-    X: np.ndarray  # (n, d) features
-    y: np.ndarray  # (n,) targets
-    weights: np.ndarray  # the true weights the targets were made from
+    X: NDArray[np.float64]  # (n, d) features
+    y: NDArray[np.float64]  # (n,) targets
+    weights: NDArray[np.float64]  # the true weights the targets were made from
     bias: float
-    is_outlier: np.ndarray  # (n,) bool: which targets were corrupted
+    is_outlier: NDArray[np.bool_]  # (n,) bool: which targets were corrupted
 
 
 class Classification(NamedTuple):
-    X: np.ndarray  # (n, 2) points
-    y: np.ndarray  # (n,) integer labels 0 or 1
+    X: NDArray[np.float64]  # (n, 2) points
+    y: NDArray[np.int64]  # (n,) integer labels 0 or 1
 
 
-def _check_n(n, name="n"):
+def _check_n(n: int, name: str = "n") -> None:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
         raise ValueError(f"{name} must be a positive integer, got {n!r}")
 
 
-def _check_noise(noise, name="noise"):
+def _check_noise(noise: float, name: str = "noise") -> None:
     if not np.isfinite(noise) or noise < 0:
         raise ValueError(f"{name} must be a non-negative number (a standard deviation), got {noise!r}")
 
 
-def linear(n=500, weights=(2.0, -1.0, 0.5), bias=0.0, noise=0.1, outliers=0, outlier_shift=10.0, seed=0):
+def linear(
+    n: int = 500,
+    weights: ArrayLike = (2.0, -1.0, 0.5),
+    bias: float = 0.0,
+    noise: float = 0.1,
+    outliers: int = 0,
+    outlier_shift: float = 10.0,
+    seed: int | None = 0,
+) -> Regression:
     r"""Linear regression data :math:`y = Xw + b + \varepsilon`, :math:`X \sim \mathcal N(0, 1)`,
     :math:`\varepsilon \sim \mathcal N(0, \text{noise}^2)`; ``outliers`` targets are then
     shifted up by ``outlier_shift`` (plus noise), the kind of corruption a squared loss chases."""
@@ -63,14 +72,16 @@ def linear(n=500, weights=(2.0, -1.0, 0.5), bias=0.0, noise=0.1, outliers=0, out
     return Regression(X, y, weights, float(bias), is_outlier)
 
 
-def house_prices():
+def house_prices() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Five houses: size in square feet and price in thousands of dollars (chapter 02)."""
     sizes = np.array([1000.0, 1500.0, 2000.0, 2500.0, 3000.0])
     prices = np.array([200.0, 280.0, 350.0, 400.0, 480.0])
     return sizes, prices
 
 
-def blobs(n=200, centers=((-1.0, -1.0), (1.0, 1.0)), spread=0.6, seed=0):
+def blobs(
+    n: int = 200, centers: ArrayLike = ((-1.0, -1.0), (1.0, 1.0)), spread: float = 0.6, seed: int | None = 0
+) -> Classification:
     """Two Gaussian blobs in the plane, ``n // 2`` points each (labels 0 and 1)."""
     _check_n(n)
     _check_noise(spread, "spread")
@@ -85,7 +96,7 @@ def blobs(n=200, centers=((-1.0, -1.0), (1.0, 1.0)), spread=0.6, seed=0):
     return Classification(X, y)
 
 
-def moons(n=200, noise=0.1, seed=0):
+def moons(n: int = 200, noise: float = 0.1, seed: int | None = 0) -> Classification:
     """Two interleaving half circles (a classic non-linear two-class problem)."""
     _check_n(n)
     _check_noise(noise)
@@ -100,7 +111,13 @@ def moons(n=200, noise=0.1, seed=0):
     return Classification(X, y)
 
 
-def polynomial(n=30, coefficients=(0.5, -1.0, 0.0, 2.0), noise=0.3, x_range=(-1.0, 1.0), seed=0):
+def polynomial(
+    n: int = 30,
+    coefficients: ArrayLike = (0.5, -1.0, 0.0, 2.0),
+    noise: float = 0.3,
+    x_range: tuple[float, float] = (-1.0, 1.0),
+    seed: int | None = 0,
+) -> Regression:
     r"""Few noisy samples of a cubic, :math:`y = \sum_k c_k x^k + \varepsilon`: the set on
     which a high-degree polynomial overfits. Returns ``Regression`` with ``X`` of shape ``(n, 1)``."""
     _check_n(n)
@@ -115,7 +132,9 @@ def polynomial(n=30, coefficients=(0.5, -1.0, 0.0, 2.0), noise=0.3, x_range=(-1.
     return Regression(x[:, None], y, coefficients, 0.0, np.zeros(n, dtype=bool))
 
 
-def split(X, y, validation=0.2, seed=0):
+def split(
+    X: ArrayLike, y: ArrayLike, validation: float = 0.2, seed: int | None = 0
+) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]:
     """Shuffle and split into ``(X_train, y_train, X_val, y_val)``."""
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):

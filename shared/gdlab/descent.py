@@ -11,8 +11,10 @@ is a *result*: it stops at the step where the loss overflows or the point escape
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ._checks import as_float_array
 from .landscapes import Landscape
@@ -28,9 +30,9 @@ class Trajectory:
     steps (row 0 is the start), so each array has ``steps_taken + 1`` rows.
     """
 
-    positions: np.ndarray
-    losses: np.ndarray
-    grad_norms: np.ndarray
+    positions: NDArray[np.float64]
+    losses: NDArray[np.float64]
+    grad_norms: NDArray[np.float64]
     converged_at: int | None
     diverged_at: int | None
     steps_requested: int
@@ -50,9 +52,10 @@ class Trajectory:
         return len(self.losses) - 1
 
     @property
-    def final(self) -> np.ndarray:
+    def final(self) -> NDArray[np.float64]:
         """The last finite position."""
-        return self.positions[-1]
+        last: NDArray[np.float64] = self.positions[-1]
+        return last
 
     @property
     def status(self) -> str:
@@ -79,7 +82,7 @@ class Trajectory:
         )
 
 
-def _norm(vector):
+def _norm(vector: ArrayLike) -> float:
     """Euclidean norm that does not overflow while the vector itself is finite."""
     largest = float(np.max(np.abs(vector)))
     if largest == 0.0 or not np.isfinite(largest):
@@ -87,7 +90,15 @@ def _norm(vector):
     return largest * float(np.sqrt(np.sum((np.asarray(vector) / largest) ** 2)))
 
 
-def descend(landscape, x0, optimizer, steps, tol=1e-8, escape_radius=1e8, stop_at_convergence=True):
+def descend(
+    landscape: Landscape,
+    x0: ArrayLike,
+    optimizer: Any,
+    steps: int,
+    tol: float = 1e-8,
+    escape_radius: float = 1e8,
+    stop_at_convergence: bool = True,
+) -> Trajectory:
     r"""Run ``optimizer`` on ``landscape`` from ``x0`` for at most ``steps`` steps.
 
     Each step applies :math:`x \leftarrow \mathrm{step}(x, \nabla f(x))`. The run has

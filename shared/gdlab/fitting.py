@@ -7,6 +7,7 @@
 """
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import losses, optim
 
@@ -15,7 +16,9 @@ __all__ = ["LOSS_NAMES", "fit_lines"]
 LOSS_NAMES = ("MSE", "MAE", "Huber")
 
 
-def fit_lines(x, y, delta=1.0, lr=0.1, steps=300):
+def fit_lines(
+    x: ArrayLike, y: ArrayLike, delta: float = 1.0, lr: float = 0.1, steps: int = 300
+) -> NDArray[np.float64]:
     r"""Fit :math:`\hat y = w x + b` under MSE, MAE and Huber(δ) by plain gradient descent.
 
     The three fits run side by side (one ``(3, 2)`` parameter array, one optimizer) from

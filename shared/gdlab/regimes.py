@@ -12,9 +12,11 @@ to the minimum by :math:`1 - \alpha\lambda` (chapter 03):
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import landscapes, optim
-from .descent import descend
+from .descent import Trajectory, descend
+from .landscapes import Landscape
 
 __all__ = ["REGIMES", "parabola_run", "path_regime", "regime"]
 
@@ -22,7 +24,7 @@ REGIMES = ("monotone", "oscillating", "cycling", "diverging")
 _TOLERANCE = 1e-9  # relative: how close alpha * lambda must be to 2 to count as exactly 2
 
 
-def regime(lr, curvature):
+def regime(lr: float, curvature: float) -> str:
     r"""The regime of gradient descent at rate ``lr`` on a parabola of curvature ``curvature``.
 
     The step factor is :math:`1 - \alpha\lambda`: ``"monotone"`` for
@@ -42,7 +44,7 @@ def regime(lr, curvature):
     return "monotone"
 
 
-def path_regime(positions, center=0.0):
+def path_regime(positions: ArrayLike, center: float = 0.0) -> str:
     """The regime a 1-D path shows: does it cross the minimum, and does its distance shrink?"""
     offsets = np.asarray(positions, dtype=np.float64).reshape(-1) - center
     distances = np.abs(offsets)
@@ -57,7 +59,9 @@ def path_regime(positions, center=0.0):
     return "oscillating" if crosses else "monotone"
 
 
-def parabola_run(lr, curvature, x0=1.0, steps=20):
+def parabola_run(
+    lr: float, curvature: float, x0: float = 1.0, steps: int = 20
+) -> tuple[Landscape, Trajectory]:
     """Plain gradient descent on :math:`f(x) = \\tfrac12\\lambda x^2` from ``x0``: landscape and run."""
     landscape = landscapes.quadratic([[curvature]], name="parabola")
     return landscape, descend(landscape, x0, optim.sgd(lr=lr), steps)
