@@ -4,7 +4,9 @@ Train for a short while with a rate that grows exponentially at every step, from
 small to far too large, and record the loss. The loss first does not move, then falls,
 then blows up; a good rate sits where it falls fastest. The test needs only one thing
 from the model: ``step_fn(lr)``, which performs one training step at rate ``lr`` and
-returns the loss, so the same code sweeps a NumPy model or a torch one.
+returns the loss, so the same code sweeps a NumPy model or a torch one; for a torch model,
+pass the model, its loss, its optimizer and the data, and the step is built (and the weights
+put back afterwards) for you.
 
 >>> import numpy as np
 >>> w = np.array([0.0])
