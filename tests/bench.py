@@ -326,7 +326,6 @@ def bench_slice_race(repeats=5, resolution=41):
     against the arithmetic: the same layer matmuls for all 1681 points as plain torch.bmm."""
     import torch
 
-
     # One thread for every racer: on a shared 2-core machine torch's thread pool can spend
     # far more time waiting for a busy core than computing, which would time the neighbours.
     threads = torch.get_num_threads()
