@@ -58,7 +58,14 @@ test: $(STAMP) $(NODE_STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=.
 
-bench: $(STAMP) $(NODE_STAMP)
+# The peers gdlab is raced against, for the benchmark only (pinned in requirements-bench.txt;
+# --no-deps: what they import is already pinned in requirements.txt).
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP) requirements-bench.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-bench.txt
+	touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(NODE_STAMP) $(BENCH_STAMP)
 	DOWNHILL_STRICT=1 GDLAB_QUIET=1 $(BIN)/python tests/bench.py
 
 # Learner notebooks from their otter masters; a notebook a learner changed is kept unless FORCE=1.

@@ -393,7 +393,7 @@ def bench_landscape_slice(repeats=3):
     import torch
     from torch import nn
 
-    from gdlab import data, landscape
+    from gdlab import data, loss_slices
 
     class Block(nn.Module):  # the plain block of chapter 05
         def __init__(self, width):
@@ -409,12 +409,12 @@ def bench_landscape_slice(repeats=3):
     X = torch.tensor(moons.X, dtype=torch.float32)
     y = torch.tensor(moons.y, dtype=torch.float32).unsqueeze(1)
     loss_fn = torch.nn.functional.binary_cross_entropy_with_logits
-    directions = landscape.random_directions(model, seed=0)
+    directions = loss_slices.random_directions(model, seed=0)
     batched = median_of(
-        lambda: landscape.loss_surface(model, loss_fn, X, y, directions, resolution=41), repeats
+        lambda: loss_slices.loss_surface(model, loss_fn, X, y, directions, resolution=41), repeats
     )
     loop = median_of(
-        lambda: landscape.loss_surface_loop(model, loss_fn, X, y, directions, resolution=41), repeats
+        lambda: loss_slices.loss_surface_loop(model, loss_fn, X, y, directions, resolution=41), repeats
     )
     return [
         {
@@ -427,6 +427,212 @@ def bench_landscape_slice(repeats=3):
         {
             "name": "05 landscape slice: loop time / batched time",
             "median": loop / batched,
+            "unit": "x",
+            "target": None,
+        },
+    ]
+
+
+def _chapter_05_network():
+    """Chapter 05's plain network (6 hidden blocks of width 16) and its 200 two-moons points."""
+    import torch
+    from torch import nn
+
+    from gdlab import data
+
+    class Block(nn.Module):
+        def __init__(self, width):
+            super().__init__()
+            self.linear = nn.Linear(width, width)
+
+        def forward(self, h):
+            return torch.relu(self.linear(h))
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), *(Block(16) for _ in range(6)), nn.Linear(16, 1))
+    moons = data.moons(n=200, noise=0.2, seed=0)
+    X = torch.tensor(moons.X, dtype=torch.float32)
+    y = torch.tensor(moons.y, dtype=torch.float32).unsqueeze(1)
+    return model, X, y
+
+
+def bench_slice_race(repeats=5, resolution=41):
+    """The 41 x 41 slice race, one run: gdlab against loss-landscapes 3.0.6 (random_plane,
+    filter normalisation) and the one-pass-per-point loop, on chapter 05's network; and
+    against the arithmetic: the same layer matmuls for all 1681 points as plain torch.bmm."""
+    import torch
+
+    # One thread for every racer: on a shared 2-core machine torch's thread pool can spend
+    # far more time waiting for a busy core than computing, which would time the neighbours.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _slice_race(repeats, resolution)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _slice_race(repeats, resolution):
+    import loss_landscapes
+    import loss_landscapes.metrics
+    import torch
+
+    from gdlab import loss_slices
+
+    model, X, y = _chapter_05_network()
+    loss_fn = torch.nn.functional.binary_cross_entropy_with_logits
+    directions = loss_slices.random_directions(model, seed=0)
+    points = resolution * resolution
+    metric = loss_landscapes.metrics.Loss(loss_fn, X, y)
+    ours = median_of(
+        lambda: loss_slices.loss_surface(model, loss_fn, X, y, directions, resolution=resolution), repeats
+    )
+    peer = median_of(
+        lambda: loss_landscapes.random_plane(
+            model, metric, distance=2.0, steps=resolution, normalization="filter", deepcopy_model=True
+        ),
+        repeats,
+    )
+    loop = median_of(
+        lambda: loss_slices.loss_surface_loop(model, loss_fn, X, y, directions, resolution=resolution), 1
+    )
+    # The arithmetic: every Linear layer is a (points, n, fan_in) x (points, fan_in, fan_out) product.
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    flops = sum(2 * points * len(X) * m.in_features * m.out_features for m in linears)
+    inputs = [torch.randn(points, len(X), m.in_features) for m in linears]
+    weights = [torch.randn(points, m.in_features, m.out_features) for m in linears]
+
+    def plain_matmuls():
+        with torch.no_grad():
+            for h, w in zip(inputs, weights):
+                torch.bmm(h, w)
+
+    floor = median_of(plain_matmuls, repeats)
+    return [
+        {"name": "race: slice 41x41 (1 thread), gdlab", "median": ours, "unit": "s", "target": None},
+        {"name": "race: slice 41x41, loss-landscapes 3.0.6", "median": peer, "unit": "s", "target": None},
+        {"name": "race: slice 41x41, one pass per point", "median": loop, "unit": "s", "target": None},
+        {
+            "name": "race: slice, loss-landscapes time / gdlab time",
+            "median": peer / ours,
+            "unit": "x",
+            "target": None,
+        },
+        {"name": "race: slice, loop time / gdlab time", "median": loop / ours, "unit": "x", "target": None},
+        {
+            "name": f"race: slice, the layer matmuls alone ({flops / 1e9:.2f} GFLOP)",
+            "median": floor,
+            "unit": "s",
+            "target": None,
+        },
+        {
+            "name": "race: slice, gdlab time / matmul time (goal 3)",
+            "median": ours / floor,
+            "unit": "x",
+            "target": 3.0,
+        },
+        {
+            "name": "race: slice, gdlab GFLOP/s",
+            "median": flops / ours / 1e9,
+            "unit": "GFLOP/s",
+            "target": None,
+        },
+    ]
+
+
+def _mlp_regression(seed=0):
+    """A small MLP regression: 4 inputs, two tanh layers of 32, 6400 rows (100 batches of 64)."""
+    import torch
+    from torch import nn
+
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.randn(6400, 4, generator=generator)
+    w = torch.tensor([[1.0], [-0.5], [0.3], [0.8]])
+    y = torch.sin(X @ w) + 0.1 * torch.randn(6400, 1, generator=generator)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(4, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 1))
+    return model, X, y
+
+
+def bench_lr_finder_race(repeats=5):
+    """The range-test race, one run: gdlab.lr_finder against torch-lr-finder 0.2.2 on the MLP
+    regression, mini-batches of 64, 100 steps from 1e-7 to 10, both smoothing with weight 0.95
+    on the past (torch-lr-finder's smooth_f = 0.05), both stopping at 5x the best loss and
+    searching the steepest point after the first 10 and before the last 5 steps."""
+    import numpy as np
+    import torch
+    from torch_lr_finder import LRFinder
+
+    from gdlab.lr_finder import lr_range_test
+
+    model, X, y = _mlp_regression()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    sweep = dict(start_lr=1e-7, end_lr=10.0, num_steps=100)
+    ours_result = {}
+
+    def ours():
+        ours_result["r"] = lr_range_test(
+            model,
+            torch.nn.functional.mse_loss,
+            optimizer,
+            (X, y),
+            batch_size=64,
+            seed=0,
+            smoothing=0.95,
+            stop_factor=5.0,
+            skip_start=10,
+            skip_end=5,
+            **sweep,
+        )
+
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=64, shuffle=True)
+    peer_result = {}
+
+    def peer():
+        torch.manual_seed(0)
+        finder = LRFinder(model, optimizer, torch.nn.MSELoss())
+        finder.range_test(loader, start_lr=1e-7, end_lr=10.0, num_iter=100, smooth_f=0.05, diverge_th=5)
+        lrs, losses = np.array(finder.history["lr"][10:-5]), np.array(finder.history["loss"][10:-5])
+        peer_result["suggestion"] = float(lrs[np.gradient(losses).argmin()])  # its plot(suggest_lr=True)
+        finder.reset()
+
+    import contextlib
+    import io
+
+    ours_time = median_of(ours, repeats)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        peer_time = median_of(peer, repeats)
+    ours_suggestion = ours_result["r"].suggestion
+    return [
+        {"name": "race: lr range test, gdlab", "median": ours_time, "unit": "s", "target": None},
+        {
+            "name": "race: lr range test, torch-lr-finder 0.2.2",
+            "median": peer_time,
+            "unit": "s",
+            "target": None,
+        },
+        {
+            "name": "race: lr range test, torch-lr-finder time / gdlab time",
+            "median": peer_time / ours_time,
+            "unit": "x",
+            "target": None,
+        },
+        {
+            "name": "race: lr range test, gdlab suggestion",
+            "median": ours_suggestion,
+            "unit": "lr",
+            "target": None,
+        },
+        {
+            "name": "race: lr range test, torch-lr-finder suggestion",
+            "median": peer_result["suggestion"],
+            "unit": "lr",
+            "target": None,
+        },
+        {
+            "name": "race: lr range test, suggestion ratio (larger / smaller)",
+            "median": max(ours_suggestion, peer_result["suggestion"])
+            / min(ours_suggestion, peer_result["suggestion"]),
             "unit": "x",
             "target": None,
         },
@@ -577,6 +783,8 @@ def main():
         *bench_explorer_design(html),
         *bench_python_widgets(),
         *bench_landscape_slice(),
+        *bench_slice_race(),
+        *bench_lr_finder_race(),
         *bench_chapters(),
         *bench_grading(),
         *bench_second_float_pass(),

@@ -37,6 +37,16 @@ def test_requirements_pin_every_package_exactly():
     assert pinned["jupyter-book"].startswith("1."), "the course is built with Jupyter Book 1.x"
 
 
+def test_the_bench_peers_are_pinned_exactly_and_their_imports_are_pinned_too():
+    # `make bench` installs them with --no-deps, so what they import must come from requirements.txt.
+    peers = pins(ROOT / "requirements-bench.txt")
+    assert peers == {"loss-landscapes": "3.0.6", "torch-lr-finder": "0.2.2"}
+    pinned = pins(ROOT / "requirements.txt")
+    for needed in ["torch", "numpy", "matplotlib", "tqdm", "packaging"]:
+        assert needed in pinned, f"torch-lr-finder imports {needed}, which requirements.txt does not pin"
+    assert "--no-deps -r requirements-bench.txt" in (ROOT / "Makefile").read_text()
+
+
 def test_binder_agrees_with_the_pinned_versions():
     pinned = pins(ROOT / "requirements.txt")
     binder = pins(ROOT / "binder" / "requirements.txt")

@@ -20,8 +20,8 @@ __all__ = [
     "curves",
     "data",
     "descend",
-    "landscape",
     "landscapes",
+    "loss_slices",
     "losses",
     "optim",
     "plotting",
@@ -31,7 +31,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 # Loaded on first attribute access: Matplotlib, ipywidgets/anywidget and torch are heavy.
-_LAZY_SUBMODULES = {"plotting", "widgets", "training", "curves", "landscape"}
+_LAZY_SUBMODULES = {"plotting", "widgets", "training", "curves", "loss_slices"}
 
 
 def __getattr__(name):

@@ -4,7 +4,9 @@ Train for a short while with a rate that grows exponentially at every step, from
 small to far too large, and record the loss. The loss first does not move, then falls,
 then blows up; a good rate sits where it falls fastest. The test needs only one thing
 from the model: ``step_fn(lr)``, which performs one training step at rate ``lr`` and
-returns the loss, so the same code sweeps a NumPy model or a torch one.
+returns the loss, so the same code sweeps a NumPy model or a torch one; for a torch model,
+pass the model, its loss, its optimizer and the data, and the step is built (and the weights
+put back afterwards) for you.
 
 >>> import numpy as np
 >>> w = np.array([0.0])
@@ -20,6 +22,7 @@ returns the loss, so the same code sweeps a NumPy model or a torch one.
 
 import math
 import numbers
+import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -70,28 +73,82 @@ def _check_positive(value, name):
     return float(value)
 
 
-def lr_range_test(step_fn, start_lr=1e-7, end_lr=10.0, num_steps=100, stop_factor=4.0, smoothing=0.9):
+def lr_range_test(
+    step_fn,
+    loss_fn=None,
+    optimizer=None,
+    train_data=None,
+    batch_size=None,
+    start_lr=1e-7,
+    end_lr=10.0,
+    num_steps=100,
+    stop_factor=4.0,
+    smoothing=0.98,
+    seed=None,
+    skip_start=None,
+    skip_end=5,
+):
     r"""Sweep the rate exponentially from ``start_lr`` to ``end_lr`` in ``num_steps`` steps.
 
-    Step :math:`i` calls ``step_fn`` once with
+    ``step_fn(lr)`` performs one training step at rate ``lr`` and returns the loss. For a
+    torch model, pass the ``torch.nn.Module`` in its place together with ``loss_fn``,
+    ``optimizer`` and ``train_data`` (a pair ``(X, y)``, cut into shuffled batches of
+    ``batch_size`` rows, or an iterable of batches such as a ``DataLoader``): each step then
+    sets the rate of every parameter group, takes the next batch (cycling through the epochs)
+    and does one ``zero_grad``/forward/``backward``/``step``; afterwards the weights and the
+    optimizer's state are put back as they were, so real training can start from the same
+    place. ``seed`` seeds torch's generator for the shuffling, without touching the global one.
+
+    Step :math:`i` uses the rate
 
     .. math:: \eta_i = \eta_{\text{start}}\,(\eta_{\text{end}} / \eta_{\text{start}})^{i / (n - 1)},
               \quad i = 0, \dots, n - 1,
 
-    and records the loss it returns (the model keeps training from one step to the next).
-    The sweep stops as soon as the loss is not finite or its smoothed value exceeds
+    and records the loss the step returns (the model keeps training from one step to the
+    next). The sweep stops as soon as the loss is not finite or its smoothed value exceeds
     ``stop_factor`` times the lowest smoothed value so far (fast.ai's rule, factor 4); the
     step that triggered the stop is kept in the result. The suggestion is the rate at the
     steepest descent: the :math:`\eta_i` for which the smoothed loss falls most, per unit of
-    :math:`\ln\eta`, from step :math:`i` to step :math:`i + 1`.
+    :math:`\ln\eta`, from step :math:`i` to step :math:`i + 1`, searched only after the first
+    ``skip_start`` steps (default ``num_steps // 10``) and before the last ``skip_end``
+    recorded ones, as fast.ai and torch-lr-finder do: at the start the bias-corrected average
+    is still one or two noisy batches, at the end it is the blow-up. If fewer than two
+    losses are left to compare, the suggestion is ``None``.
 
-    ``smoothing`` is the :func:`ema` coefficient (0 = none; fast.ai uses 0.98). Noisy
+    ``smoothing`` is the :func:`ema` coefficient (0 = none; 0.98 as in fast.ai). Noisy
     mini-batch losses need it; a deterministic full-batch loss does not, and the average's
     lag moves the steepest point to larger rates. NumPy overflow inside ``step_fn`` is a
     result here (it shows up as a non-finite loss), so its warnings are silenced.
     """
+    if _is_torch_module(step_fn):
+        return _torch_range_test(
+            step_fn,
+            loss_fn,
+            optimizer,
+            train_data,
+            batch_size,
+            seed,
+            dict(
+                start_lr=start_lr,
+                end_lr=end_lr,
+                num_steps=num_steps,
+                stop_factor=stop_factor,
+                smoothing=smoothing,
+                skip_start=skip_start,
+                skip_end=skip_end,
+            ),
+        )
     if not callable(step_fn):
-        raise ValueError(f"step_fn must be a function lr -> loss, got {type(step_fn).__name__}")
+        raise ValueError(
+            f"step_fn must be a function lr -> loss or a torch.nn.Module, got {type(step_fn).__name__}"
+        )
+    for name, value in dict(loss_fn=loss_fn, optimizer=optimizer, train_data=train_data).items():
+        if value is not None:
+            raise ValueError(f"{name} is for a torch.nn.Module; a step function trains itself")
+    if batch_size is not None or seed is not None:
+        raise ValueError(
+            "batch_size and seed are for a torch.nn.Module; a step function makes its own batches"
+        )
     start_lr = _check_positive(start_lr, "start_lr")
     end_lr = _check_positive(end_lr, "end_lr")
     if not end_lr > start_lr:
@@ -103,6 +160,10 @@ def lr_range_test(step_fn, start_lr=1e-7, end_lr=10.0, num_steps=100, stop_facto
         raise ValueError(f"stop_factor must exceed 1 (a multiple of the smallest loss), got {stop_factor}")
     if not _is_finite_real(smoothing) or not 0 <= smoothing < 1:
         raise ValueError(f"smoothing must be in [0, 1) (0 = no smoothing), got {smoothing!r}")
+    skip_start = num_steps // 10 if skip_start is None else skip_start
+    for name, value in (("skip_start", skip_start), ("skip_end", skip_end)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
 
     schedule = start_lr * (end_lr / start_lr) ** (np.arange(num_steps) / (num_steps - 1))
     lrs, losses = [], []
@@ -130,17 +191,76 @@ def lr_range_test(step_fn, start_lr=1e-7, end_lr=10.0, num_steps=100, stop_facto
             best = min(best, smoothed)
 
     lrs, losses = np.array(lrs), np.array(losses)
-    return LRRangeResult(lrs, losses, _steepest_descent(lrs, losses, smoothing), stopped)
+    suggestion = _steepest_descent(lrs, losses, smoothing, int(skip_start), int(skip_end))
+    return LRRangeResult(lrs, losses, suggestion, stopped)
 
 
-def _steepest_descent(lrs, losses, smoothing):
-    finite = np.isfinite(losses)
-    lrs, losses = lrs[finite], losses[finite]
-    if len(losses) < 2:
+def _steepest_descent(lrs, losses, smoothing, skip_start, skip_end):
+    finite = np.isfinite(losses)  # only the last loss can be non-finite: it stops the sweep
+    kept = slice(skip_start, max(len(losses) - skip_end, 0))
+    smoothed, lrs = ema(losses[finite], smoothing)[kept], lrs[finite][kept]
+    if len(smoothed) < 2:
         return None
-    smoothed = ema(losses, smoothing)
     slopes = np.diff(smoothed) / np.diff(np.log(lrs))
     return float(lrs[int(np.argmin(slopes))])
+
+
+def _is_torch_module(value):
+    torch = sys.modules.get("torch")  # a Module was built with torch, so it is imported already
+    return torch is not None and isinstance(value, torch.nn.Module)
+
+
+def _torch_range_test(model, loss_fn, optimizer, train_data, batch_size, seed, sweep):
+    import copy
+    from contextlib import nullcontext
+
+    import torch
+
+    from .training import _check_data, _check_positive_int, _snapshot
+
+    if not callable(loss_fn):
+        raise ValueError(f"loss_fn must be a function (input, target) -> loss, got {type(loss_fn).__name__}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise ValueError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    _check_positive_int(batch_size, "batch_size", allow_none=True)
+    batches = _check_data(train_data, "train_data", batch_size)
+    saved_model, saved_optimizer = _snapshot(model), copy.deepcopy(optimizer.state_dict())
+    was_training = model.training
+
+    def stream():
+        while True:
+            empty = True
+            for batch in batches(True):
+                empty = False
+                yield batch
+            if empty:
+                raise ValueError("train_data yielded no batches")
+
+    feed = stream()
+
+    def step_fn(lr):
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        X, y = next(feed)
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(X), y)
+        if not math.isfinite(loss.item()):
+            return loss.item()  # the sweep stops here: no step with a non-finite gradient
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    rng = torch.random.fork_rng(devices=[]) if seed is not None else nullcontext()
+    try:
+        with rng:
+            if seed is not None:
+                torch.manual_seed(seed)
+            model.train()
+            return lr_range_test(step_fn, **sweep)
+    finally:
+        model.load_state_dict(saved_model)
+        optimizer.load_state_dict(saved_optimizer)
+        model.train(was_training)
 
 
 def plot_lr_range(result, ax=None, title="Learning-rate range test"):

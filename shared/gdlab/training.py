@@ -20,7 +20,6 @@ once per batch :math:`B`.
 ('completed', True)
 """
 
-import copy
 import math
 import os
 import sys
@@ -31,7 +30,7 @@ import torch
 
 from .curves import History
 
-__all__ = ["History", "evaluate", "fit", "lr_range_test"]
+__all__ = ["History", "evaluate", "fit"]
 
 
 def _is_pair(data):
@@ -341,82 +340,3 @@ def fit(
         model.load_state_dict(best_state)
         history.message += f"; restored the best weights (epoch {history.best_epoch})"
     return history
-
-
-def lr_range_test(
-    model,
-    loss_fn,
-    optimizer,
-    train_data,
-    batch_size=None,
-    start_lr=1e-7,
-    end_lr=10.0,
-    num_steps=100,
-    stop_factor=4.0,
-    smoothing=0.98,
-    seed=None,
-):
-    """The learning-rate range test of :mod:`gdlab.lr_finder` for a torch model.
-
-    Each of the ``num_steps`` steps sets the rate of every parameter group, takes the next
-    batch of ``train_data`` (cycling through the epochs, shuffled as in :func:`fit`) and
-    performs one ``zero_grad``/forward/``backward``/``step``; the sweep, the stopping rule
-    and the suggestion are :func:`gdlab.lr_finder.lr_range_test`'s. Afterwards the model's
-    weights and the optimizer's state (its rates included) are put back as they were, so
-    the test can be followed by real training from the same start.
-
-    >>> import torch
-    >>> _ = torch.manual_seed(0)
-    >>> X = torch.linspace(-1, 1, 64).unsqueeze(1)
-    >>> model = torch.nn.Linear(1, 1)
-    >>> before = [p.detach().clone() for p in model.parameters()]
-    >>> opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    >>> result = lr_range_test(model, torch.nn.functional.mse_loss, opt, (X, 3 * X - 1), smoothing=0.0)
-    >>> result.stopped_early, all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
-    (True, True)
-    """
-    from .lr_finder import lr_range_test as sweep
-
-    if not isinstance(model, torch.nn.Module):
-        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise ValueError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    _check_positive_int(batch_size, "batch_size", allow_none=True)
-    batches = _check_data(train_data, "train_data", batch_size)
-    saved_model, saved_optimizer = _snapshot(model), copy.deepcopy(optimizer.state_dict())
-    was_training = model.training
-
-    def stream():
-        while True:
-            empty = True
-            for batch in batches(True):
-                empty = False
-                yield batch
-            if empty:
-                raise ValueError("train_data yielded no batches")
-
-    feed = stream()
-
-    def step_fn(lr):
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        X, y = next(feed)
-        optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(X), y)
-        if not math.isfinite(loss.item()):
-            return loss.item()  # the sweep stops here: no step with a non-finite gradient
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    rng = torch.random.fork_rng(devices=[]) if seed is not None else nullcontext()
-    try:
-        with rng:
-            if seed is not None:
-                torch.manual_seed(seed)
-            model.train()
-            return sweep(step_fn, start_lr, end_lr, num_steps, stop_factor, smoothing)
-    finally:
-        model.load_state_dict(saved_model)
-        optimizer.load_state_dict(saved_optimizer)
-        model.train(was_training)

@@ -1,4 +1,4 @@
-"""gdlab.landscape: filter-normalised directions, batched slices equal to the loop, exact sharpness."""
+"""gdlab.loss_slices: filter-normalised directions, batched slices equal to the loop, exact sharpness."""
 
 import time
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gdlab import data, landscape
+from gdlab import data, loss_slices
 
 # Small torch models in float32 on one thread (the fixture lives in conftest.py).
 pytestmark = pytest.mark.usefixtures("small_torch")
@@ -40,7 +40,7 @@ def test_filter_normalised_directions_match_each_filters_norm_and_leave_biases_a
         torch.nn.Linear(4 * 6 * 6, 5),
         torch.nn.LayerNorm(5),
     )
-    d1, d2 = landscape.random_directions(model, seed=0)
+    d1, d2 = loss_slices.random_directions(model, seed=0)
     for name, p in model.named_parameters():
         if p.ndim > 1:
             filters = p.detach().reshape(len(p), -1).norm(dim=1)
@@ -53,24 +53,24 @@ def test_filter_normalised_directions_match_each_filters_norm_and_leave_biases_a
 
 def test_one_dimensional_parameters_can_be_scaled_as_one_filter():
     model = small_mlp()
-    (d,) = landscape.random_directions(model, seed=1, count=1, ignore_1d=False)
+    (d,) = loss_slices.random_directions(model, seed=1, count=1, ignore_1d=False)
     bias = model[0].bias.detach()
     assert torch.allclose(d["0.bias"].norm(), bias.norm(), rtol=1e-5)
 
 
 def test_directions_are_reproducible_from_the_seed():
     model = small_mlp()
-    a, b, c = (landscape.random_directions(model, seed=s) for s in (5, 5, 6))
+    a, b, c = (loss_slices.random_directions(model, seed=s) for s in (5, 5, 6))
     assert all(torch.equal(a[0][k], b[0][k]) and torch.equal(a[1][k], b[1][k]) for k in a[0])
     assert not torch.equal(a[0]["0.weight"], c[0]["0.weight"])
 
 
 def test_the_batched_surface_equals_the_one_point_at_a_time_loop():
     model, (X, y) = small_mlp(), moons()
-    directions = landscape.random_directions(model, seed=0)
+    directions = loss_slices.random_directions(model, seed=0)
     before = [p.detach().clone() for p in model.parameters()]
-    batched = landscape.loss_surface(model, bce, X, y, directions, span=1.0, resolution=9, chunk_size=10)
-    loop = landscape.loss_surface_loop(model, bce, X, y, directions, span=1.0, resolution=9)
+    batched = loss_slices.loss_surface(model, bce, X, y, directions, span=1.0, resolution=9, chunk_size=10)
+    loop = loss_slices.loss_surface_loop(model, bce, X, y, directions, span=1.0, resolution=9)
     np.testing.assert_allclose(batched.losses, loop.losses, rtol=1e-5)
     np.testing.assert_array_equal(batched.alphas, np.linspace(-1, 1, 9))
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # weights untouched
@@ -86,9 +86,9 @@ def test_the_batched_surface_equals_the_one_point_at_a_time_loop():
 
 def test_a_41_by_41_surface_of_a_small_mlp_computes():
     model, (X, y) = small_mlp(), moons(200)
-    directions = landscape.random_directions(model, seed=0)
+    directions = loss_slices.random_directions(model, seed=0)
     start = time.perf_counter()
-    surface = landscape.loss_surface(model, bce, X, y, directions, resolution=41)
+    surface = loss_slices.loss_surface(model, bce, X, y, directions, resolution=41)
     seconds = time.perf_counter() - start
     assert surface.losses.shape == (41, 41) and np.isfinite(surface.losses).all()
     assert surface.losses[20, 20] == pytest.approx(bce(model(X), y).item(), rel=1e-6)
@@ -104,12 +104,12 @@ def test_the_top_hessian_eigenvalue_of_linear_regression_is_that_of_2_xtx_over_n
     # MSE is quadratic in (w, b): the Hessian is 2 A^T A / n with A = [X, 1], whatever the weights.
     A = torch.cat([X, torch.ones(len(X), 1, dtype=torch.float64)], dim=1)
     exact = torch.linalg.eigvalsh(2 * A.T @ A / len(A))[-1].item()
-    top = landscape.top_hessian_eigenvalue(model, F.mse_loss, X, y, iterations=500, seed=0)
+    top = loss_slices.top_hessian_eigenvalue(model, F.mse_loss, X, y, iterations=500, seed=0)
     assert top == pytest.approx(exact, rel=1e-6)
     # Without a bias it is 2 X^T X / n.
     no_bias = torch.nn.Linear(3, 1, bias=False).double()
     exact = torch.linalg.eigvalsh(2 * X.T @ X / len(X))[-1].item()
-    assert landscape.top_hessian_eigenvalue(no_bias, F.mse_loss, X, y, iterations=500) == pytest.approx(
+    assert loss_slices.top_hessian_eigenvalue(no_bias, F.mse_loss, X, y, iterations=500) == pytest.approx(
         exact, rel=1e-6
     )
 
@@ -141,34 +141,34 @@ def test_the_top_eigenvalue_of_a_trained_mlp_equals_that_of_its_full_hessian():
     # which emits a DeprecationWarning in torch 2.13).
     eigenvalues = torch.linalg.eigvalsh(torch.func.jacrev(torch.func.jacrev(loss_of))(flat))
     assert eigenvalues[0] > -0.01 * eigenvalues[-1]  # nearly PSD
-    top = landscape.top_hessian_eigenvalue(model, bce, X, y, iterations=100)
+    top = loss_slices.top_hessian_eigenvalue(model, bce, X, y, iterations=100)
     assert top == pytest.approx(eigenvalues[-1].item(), rel=1e-6)
 
 
 def test_roughness_is_zero_for_a_plane_one_for_a_bowl_and_higher_for_bumps():
     a = np.linspace(-1.0, 1.0, 41)
     A, B = np.meshgrid(a, a)
-    assert landscape.roughness(landscape.Surface(a, a, 2 * A - B + 3)) == pytest.approx(0.0, abs=1e-9)
-    assert landscape.roughness(landscape.Surface(a, a, A**2 + B**2)) == pytest.approx(1.0)
-    assert landscape.roughness(landscape.Surface(a, a, 5.0 * A**2)) == pytest.approx(1.0)
+    assert loss_slices.roughness(loss_slices.Surface(a, a, 2 * A - B + 3)) == pytest.approx(0.0, abs=1e-9)
+    assert loss_slices.roughness(loss_slices.Surface(a, a, A**2 + B**2)) == pytest.approx(1.0)
+    assert loss_slices.roughness(loss_slices.Surface(a, a, 5.0 * A**2)) == pytest.approx(1.0)
     bumpy = A**2 + B**2 + 0.2 * np.sin(12 * A) * np.sin(12 * B)
-    assert landscape.roughness(landscape.Surface(a, a, bumpy)) > 5
-    assert landscape.roughness(np.ones((5, 5))) == 0.0
+    assert loss_slices.roughness(loss_slices.Surface(a, a, bumpy)) > 5
+    assert loss_slices.roughness(np.ones((5, 5))) == 0.0
     # For a smooth surface the number does not depend on the grid.
     fine = np.linspace(-1.0, 1.0, 81)
     F_, G = np.meshgrid(fine, fine)
-    coarse = landscape.roughness(landscape.Surface(a, a, np.exp(A) + B**2))
-    assert landscape.roughness(landscape.Surface(fine, fine, np.exp(F_) + G**2)) == pytest.approx(
+    coarse = loss_slices.roughness(loss_slices.Surface(a, a, np.exp(A) + B**2))
+    assert loss_slices.roughness(loss_slices.Surface(fine, fine, np.exp(F_) + G**2)) == pytest.approx(
         coarse, rel=0.01
     )
 
 
 def test_a_trained_network_has_a_smoother_slice_than_a_bumpy_function():
     model, (X, y) = small_mlp(), moons()
-    surface = landscape.loss_surface(
-        model, bce, X, y, landscape.random_directions(model, seed=0), resolution=21
+    surface = loss_slices.loss_surface(
+        model, bce, X, y, loss_slices.random_directions(model, seed=0), resolution=21
     )
-    assert 0 < landscape.roughness(surface) < 5
+    assert 0 < loss_slices.roughness(surface) < 5
 
 
 @pytest.mark.parametrize(
@@ -192,27 +192,79 @@ def test_bad_surface_arguments_raise_value_error(kwargs, match):
         loss_fn=bce,
         X=X,
         y=y,
-        directions=landscape.random_directions(model, seed=0),
+        directions=loss_slices.random_directions(model, seed=0),
         resolution=3,
     )
     arguments.update(kwargs)
     with pytest.raises(ValueError, match=match):
-        landscape.loss_surface(**arguments)
+        loss_slices.loss_surface(**arguments)
 
 
 def test_wrongly_shaped_directions_and_other_bad_input_raise():
     model, (X, y) = small_mlp(), moons(4)
-    d1, d2 = landscape.random_directions(model, seed=0)
+    d1, d2 = loss_slices.random_directions(model, seed=0)
     d1 = dict(d1, **{"0.weight": torch.zeros(2, 16)})
     with pytest.raises(ValueError, match="has shape \\(2, 16\\), the parameter \\(16, 2\\)"):
-        landscape.loss_surface_loop(model, bce, X, y, (d1, d2), resolution=3)
+        loss_slices.loss_surface_loop(model, bce, X, y, (d1, d2), resolution=3)
     with pytest.raises(ValueError, match="count must be a positive integer"):
-        landscape.random_directions(model, count=0)
+        loss_slices.random_directions(model, count=0)
     with pytest.raises(ValueError, match="model must be a torch.nn.Module"):
-        landscape.random_directions("mlp")
+        loss_slices.random_directions("mlp")
     with pytest.raises(ValueError, match="iterations"):
-        landscape.top_hessian_eigenvalue(model, bce, X, y, iterations=0)
+        loss_slices.top_hessian_eigenvalue(model, bce, X, y, iterations=0)
     with pytest.raises(ValueError, match="square grid"):
-        landscape.roughness(np.zeros((3, 4)))
+        loss_slices.roughness(np.zeros((3, 4)))
     with pytest.raises(ValueError, match="NaN or infinite"):
-        landscape.roughness(np.full((3, 3), np.inf))
+        loss_slices.roughness(np.full((3, 3), np.inf))
+
+
+class _Block(torch.nn.Module):  # chapter 05's plain block: a forward the fast path cannot read
+    def __init__(self, width):
+        super().__init__()
+        self.linear = torch.nn.Linear(width, width)
+
+    def forward(self, h):
+        return torch.relu(self.linear(h))
+
+
+def _chapter_05_network():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(2, 16), torch.nn.ReLU(), *(_Block(16) for _ in range(6)), torch.nn.Linear(16, 1)
+    )
+    moons = data.moons(n=200, noise=0.2, seed=0)
+    X = torch.tensor(moons.X, dtype=torch.float32)
+    return model, X, torch.tensor(moons.y, dtype=torch.float32).unsqueeze(1)
+
+
+def test_chapter_05_network_takes_the_batched_matmul_path_and_equals_the_loop_on_41_by_41():
+    model, X, y = _chapter_05_network()
+    bce = F.binary_cross_entropy_with_logits
+    directions = loss_slices.random_directions(model, seed=0)
+    stacked = {name: p.detach().expand(7, *p.shape) for name, p in model.named_parameters()}
+    with loss_slices._StackedLinear():
+        outputs = torch.func.functional_call(model, stacked, (X,))
+    assert outputs.shape == (7, 200, 1)  # one output per stacked point: no fallback to vmap
+    fast = loss_slices.loss_surface(model, bce, X, y, directions, resolution=41)
+    loop = loss_slices.loss_surface_loop(model, bce, X, y, directions, resolution=41)
+    # float32 sums of 200 terms over 8 layers: measured worst relative gap 2.5e-7
+    np.testing.assert_allclose(fast.losses, loop.losses, rtol=2e-6)
+
+
+def test_a_model_that_normalises_or_reshapes_falls_back_to_vmap_with_the_same_values():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(2, 8),
+        torch.nn.LayerNorm(8),
+        torch.nn.Tanh(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(8, 1),
+    )
+    X, y = torch.randn(32, 2), torch.randn(32, 1)
+    stacked = {name: p.detach().expand(3, *p.shape) for name, p in model.named_parameters()}
+    with pytest.raises(loss_slices._NotStackable), loss_slices._StackedLinear():
+        torch.func.functional_call(model, stacked, (X,))
+    directions = loss_slices.random_directions(model, seed=0)
+    fast = loss_slices.loss_surface(model, F.mse_loss, X, y, directions, resolution=7, chunk_size=5)
+    loop = loss_slices.loss_surface_loop(model, F.mse_loss, X, y, directions, resolution=7)
+    np.testing.assert_allclose(fast.losses, loop.losses, rtol=1e-5)

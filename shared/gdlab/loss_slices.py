@@ -5,19 +5,21 @@ A network has too many weights to draw its loss, but a plane through the trained
 :math:`(\alpha, \beta)`, with random directions :math:`d_1, d_2` scaled filter by filter
 to the weights (Li et al., 2018, "Visualizing the Loss Landscape of Neural Nets") so that
 slices of different networks can be compared. :func:`loss_surface` evaluates the grid in
-batches with ``torch.func.functional_call`` and ``torch.vmap``; :func:`loss_surface_loop`
-is the one-forward-pass-per-point version it is checked (and timed) against.
+chunks with ``torch.func.functional_call``: each ``Linear`` layer does one batched matmul over
+the chunk's stacked weights (``torch.vmap`` takes over for models that do more than linear
+layers and elementwise functions); :func:`loss_surface_loop` is the one-forward-pass-per-point
+version it is checked (and timed) against.
 :func:`roughness` puts one number on a slice and :func:`top_hessian_eigenvalue` measures
 the sharpness at :math:`\theta` itself. (``gdlab.landscapes``, plural, holds the small
 analytic test functions.)
 
 >>> import torch
->>> from gdlab import landscape
+>>> from gdlab import loss_slices
 >>> _ = torch.manual_seed(0)
 >>> model = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
 >>> X, y = torch.randn(32, 2), torch.randn(32, 1)
->>> d1, d2 = landscape.random_directions(model, seed=0)
->>> s = landscape.loss_surface(model, torch.nn.functional.mse_loss, X, y, (d1, d2), span=1.0, resolution=5)
+>>> d1, d2 = loss_slices.random_directions(model, seed=0)
+>>> s = loss_slices.loss_surface(model, torch.nn.functional.mse_loss, X, y, (d1, d2), span=1.0, resolution=5)
 >>> s.losses.shape, float(s.alphas[2]), float(s.betas[0])
 ((5, 5), 0.0, -1.0)
 """
@@ -28,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from torch.func import functional_call
+from torch.overrides import TorchFunctionMode
 
 __all__ = [
     "Surface",
@@ -123,6 +126,64 @@ def _grid(span, resolution):
     return np.linspace(-span, span, resolution)
 
 
+class _NotStackable(Exception):
+    pass
+
+
+class _StackedLinear(TorchFunctionMode):
+    """Inside this context, ``F.linear`` with a stack of weights ``(P, out, in)`` maps inputs
+    ``(N, in)`` or ``(P, N, in)`` to ``(P, N, out)``; any other use of a stacked weight stops
+    the fast path. Only plain tensors of the chunk pass through here."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is torch.nn.functional.linear:
+            x, weight = args[0], args[1]
+            bias = args[2] if len(args) > 2 else kwargs.get("bias")
+            if weight.ndim == 3:
+                if x.ndim not in (2, 3) or (bias is not None and bias.ndim != 2):
+                    raise _NotStackable
+                out = torch.matmul(x, weight.transpose(1, 2))
+                return out if bias is None else out + bias.unsqueeze(1)
+        elif func in _CHUNK_UNSAFE:
+            raise _NotStackable
+        return func(*args, **kwargs)
+
+
+# Operations that read the chunk's points as rows of one batch; they would mix them up.
+_CHUNK_UNSAFE = {
+    torch.nn.functional.batch_norm,
+    torch.nn.functional.layer_norm,
+    torch.nn.functional.conv1d,
+    torch.nn.functional.conv2d,
+    torch.nn.functional.conv3d,
+    torch.Tensor.view,
+    torch.Tensor.reshape,
+    torch.reshape,
+    torch.flatten,
+    torch.Tensor.flatten,
+    torch.Tensor.mean,
+    torch.Tensor.sum,
+    torch.mean,
+    torch.sum,
+    torch.cat,
+    torch.stack,
+    torch.softmax,
+    torch.nn.functional.softmax,
+    torch.nn.functional.log_softmax,
+    torch.nn.functional.normalize,
+    torch.matmul,
+    torch.Tensor.__matmul__,
+    torch.mm,
+    torch.bmm,
+    torch.einsum,
+    torch.Tensor.t,
+    torch.Tensor.transpose,
+    torch.Tensor.permute,
+    torch.Tensor.__getitem__,
+}
+
+
 def _check_xy(X, y):
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise ValueError(f"X and y must be torch.Tensor, got {type(X).__name__} and {type(y).__name__}")
@@ -134,10 +195,12 @@ def loss_surface(model, loss_fn, X, y, directions, span=1.0, resolution=41, chun
     r"""The loss on the grid :math:`\theta + \alpha d_1 + \beta d_2`, :math:`\alpha, \beta \in [-s, s]`.
 
     Here :math:`s` is ``span``. The ``resolution`` × ``resolution`` grid points are evaluated
-    ``chunk_size`` at a time: one ``torch.vmap`` of ``torch.func.functional_call`` runs the
-    model with a whole chunk of weight settings at once. The model is evaluated in eval mode
-    (dropout off, batch norm with its running statistics), without gradients, and its weights
-    are not changed.
+    ``chunk_size`` at a time: the model runs once per chunk with the chunk's weight settings
+    stacked, every ``Linear`` layer as one batched matmul and elementwise layers broadcasting
+    over the chunk; a model that normalises, reshapes or reduces inside its forward pass runs
+    through ``torch.vmap`` of ``torch.func.functional_call`` instead, which gives the same values.
+    The model is evaluated in eval mode (dropout off, batch norm with its running statistics),
+    without gradients, and its weights are not changed.
     ``loss_fn(model(X), y)`` must return a scalar. Returns a :class:`Surface`.
 
     >>> import torch
@@ -167,7 +230,31 @@ def loss_surface(model, loss_fn, X, y, directions, span=1.0, resolution=41, chun
     def loss_at(point):
         return loss_fn(functional_call(model, (point, buffers), (X,)), y)
 
-    batched = torch.vmap(loss_at)
+    vmapped = torch.vmap(loss_at)
+    per_point_loss = torch.vmap(lambda output: loss_fn(output, y))
+
+    def batched(points):
+        # Fast path: every Linear layer multiplies the whole chunk's stacked weights at once
+        # (one batched matmul per layer); elementwise layers broadcast over the chunk. A model
+        # that does anything else with its weights, or mixes up the chunk's points, falls
+        # back to torch.vmap, which handles any model.
+        try:
+            with _StackedLinear():
+                outputs = functional_call(model, (points, buffers), (X,))
+        except _NotStackable:
+            return vmapped(points)
+        count = len(next(iter(points.values())))
+        if outputs.ndim < 2 or outputs.shape[0] != count:
+            return vmapped(points)
+        values = per_point_loss(outputs)
+        # A forward pass that indexes or transposes could still mix the points up quietly:
+        # the chunk's first and last points, run alone, must give the same losses.
+        for k in {0, count - 1}:
+            alone = loss_at({name: value[k] for name, value in points.items()})
+            if not torch.allclose(values[k], alone, rtol=1e-4, atol=1e-7):
+                return vmapped(points)
+        return values
+
     losses = []
     was_training = model.training
     model.eval()
