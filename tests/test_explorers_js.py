@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gdlab import descend, landscapes, optim
+from gdlab import descend, optim, surfaces
 from gdlab.widgets.live import RegimeExplorer, optimizer_for
 
 ESM = Path(__file__).resolve().parents[1] / "shared" / "gdlab" / "widgets" / "explorers.js"
@@ -93,7 +93,7 @@ def python_run(case):
             lr=case["lr"], curvature=case["curvature"], x0=case["x0"][0], steps=case["steps"]
         )
         return explorer.trajectory(), explorer.regime
-    land = landscapes.by_name(case["landscape"])
+    land = surfaces.by_name(case["landscape"])
     opt = (
         optimizer_for(case["label"], case["lr"])
         if "label" in case

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from gdlab import descend, landscapes, optim
+from gdlab import descend, optim, surfaces
 
 # A small tanh network on fixed data: four parameter arrays of different shapes, so the
 # optimizers are checked on a parameter list, not only on one scalar.
@@ -175,7 +175,7 @@ def test_state_is_an_explicit_value_so_rerunning_a_step_is_harmless():
     ids=lambda o: o.name,
 )
 def test_every_optimizer_reaches_the_minimum_of_a_quadratic(opt):
-    bowl = landscapes.quadratic([[3.0, 1.0], [1.0, 2.0]], center=[1.0, -2.0])
+    bowl = surfaces.quadratic([[3.0, 1.0], [1.0, 2.0]], center=[1.0, -2.0])
     run = descend(bowl, [4.0, 4.0], opt, 5000, tol=1e-6, stop_at_convergence=False)
     np.testing.assert_allclose(run.final, [1.0, -2.0], atol=1e-2)
 
@@ -194,6 +194,6 @@ def test_every_optimizer_reaches_the_minimum_of_a_quadratic(opt):
 )
 def test_every_optimizer_finds_the_rosenbrock_minimum(opt, steps):
     # From the classic start (-1.2, 1), along the curved valley to (1, 1).
-    run = descend(landscapes.rosenbrock, [-1.2, 1.0], opt, steps, stop_at_convergence=False)
+    run = descend(surfaces.rosenbrock, [-1.2, 1.0], opt, steps, stop_at_convergence=False)
     assert not run.diverged
     np.testing.assert_allclose(run.final, [1.0, 1.0], atol=2e-3)

@@ -9,9 +9,9 @@ both signs, a saddle; a zero eigenvalue and no negative one (or no positive one)
 (second derivatives cannot decide).
 
 >>> import numpy as np
->>> from gdlab import landscapes
+>>> from gdlab import surfaces
 >>> from gdlab.critical import critical_points
->>> found = critical_points(landscapes.double_well, np.linspace(-3.0, 3.0, 7))
+>>> found = critical_points(surfaces.double_well, np.linspace(-3.0, 3.0, 7))
 >>> [(p.kind, round(float(p.point[0]), 4)) for p in found]
 [('minimum', -2.0305), ('minimum', 1.968), ('maximum', 0.0626)]
 """
@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import as_float_array
-from .landscapes import Landscape
+from .surfaces import Landscape
 
 __all__ = ["CriticalPoint", "classify", "critical_points", "newton"]
 
@@ -75,12 +75,12 @@ def newton(landscape, x0, max_iter=50, tol=1e-10):
     infinity, or slow convergence). Near a critical point of any kind the error squares at
     every step, so a handful of steps usually suffice.
 
-    >>> from gdlab import landscapes
-    >>> newton(landscapes.saddle, [1.0, -0.5]).tolist()
+    >>> from gdlab import surfaces
+    >>> newton(surfaces.saddle, [1.0, -0.5]).tolist()
     [0.0, 0.0]
     """
     if not isinstance(landscape, Landscape):
-        raise ValueError(f"landscape must be a gdlab.landscapes.Landscape, got {type(landscape).__name__}")
+        raise ValueError(f"landscape must be a gdlab.surfaces.Landscape, got {type(landscape).__name__}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
         raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
     if not tol > 0:
@@ -118,13 +118,13 @@ def critical_points(landscape, starts, max_iter=50, tol=1e-10, merge_radius=1e-6
     depends on the starts: a grid that covers the region of interest finds them all there.
 
     >>> import numpy as np
-    >>> from gdlab import landscapes
-    >>> found = critical_points(landscapes.saddle, [[1.0, 1.0], [-2.0, 0.5]])
+    >>> from gdlab import surfaces
+    >>> found = critical_points(surfaces.saddle, [[1.0, 1.0], [-2.0, 0.5]])
     >>> len(found), found[0].kind, found[0].eigenvalues.tolist()
     (1, 'saddle', [-2.0, 2.0])
     """
     if not isinstance(landscape, Landscape):
-        raise ValueError(f"landscape must be a gdlab.landscapes.Landscape, got {type(landscape).__name__}")
+        raise ValueError(f"landscape must be a gdlab.surfaces.Landscape, got {type(landscape).__name__}")
     starts = as_float_array(starts, "starts")
     if landscape.dim == 1 and starts.ndim == 1:
         starts = starts.reshape(-1, 1)

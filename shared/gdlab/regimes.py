@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from . import landscapes, optim
+from . import optim, surfaces
 from .descent import descend
 
 __all__ = ["REGIMES", "parabola_run", "path_regime", "regime"]
@@ -59,5 +59,5 @@ def path_regime(positions, center=0.0):
 
 def parabola_run(lr, curvature, x0=1.0, steps=20):
     """Plain gradient descent on :math:`f(x) = \\tfrac12\\lambda x^2` from ``x0``: landscape and run."""
-    landscape = landscapes.quadratic([[curvature]], name="parabola")
+    landscape = surfaces.quadratic([[curvature]], name="parabola")
     return landscape, descend(landscape, x0, optim.sgd(lr=lr), steps)

@@ -18,7 +18,7 @@ from pathlib import Path
 import anywidget
 import traitlets
 
-from .. import landscapes, optim
+from .. import optim, surfaces
 from ..descent import descend
 from ..regimes import parabola_run, path_regime
 from ..regimes import regime as _regime
@@ -97,7 +97,7 @@ class CurveExplorer(_Explorer):
 
     def trajectory(self):
         """The run the explorer shows, computed by gdlab."""
-        return descend(landscapes.by_name(self.function), self.x0, optim.sgd(lr=self.lr), self.steps)
+        return descend(surfaces.by_name(self.function), self.x0, optim.sgd(lr=self.lr), self.steps)
 
 
 class RegimeExplorer(_Explorer):
@@ -156,7 +156,7 @@ class LandscapeExplorer(_Explorer):
         return proposal["value"]
 
     def trajectory(self):
-        land = landscapes.by_name(self.function)
+        land = surfaces.by_name(self.function)
         return descend(land, self.x0, optimizer_for(self.optimizer, self.lr), self.steps)
 
 
@@ -195,7 +195,7 @@ class OptimizerRace(_Explorer):
         return proposal["value"]
 
     def trajectories(self):
-        land = landscapes.by_name(self.function)
+        land = surfaces.by_name(self.function)
         return {
             label: descend(land, self.x0, optimizer_for(label, self.lr), self.steps) for label in self.racers
         }

@@ -1,4 +1,4 @@
-r"""Loss landscapes: small functions with known gradients, Hessians and minima.
+r"""Analytic test surfaces: small functions with known gradients, Hessians and minima.
 
 A :class:`Landscape` evaluates on a point of shape ``(dim,)`` or, for plotting, on a
 stack of grids of shape ``(dim, ...)``: ``f(np.stack([X, Y]))`` gives the surface over a
@@ -6,7 +6,7 @@ mesh. ``minima`` lists the local minima (lowest value first), each refined to ma
 precision by Newton's method from a published approximation, so nothing is hand-typed
 beyond the starting guess.
 
->>> from gdlab.landscapes import valley
+>>> from gdlab.surfaces import valley
 >>> float(valley.f(2.0)), valley.minima[0].tolist()
 (1.0, [2.0])
 """
