@@ -113,7 +113,7 @@ def _check_pair(params, grads):
 
 
 def _l2(grads, params, weight_decay):
-    r"""L2 weight decay coupled as torch does it, :math:`g + \lambda\theta`; unchanged for :math:`\lambda = 0`."""
+    r"""L2 weight decay coupled as torch does it: :math:`g + \lambda\theta` (none for :math:`\lambda = 0`)."""
     if not weight_decay:
         return grads
     return _map(lambda g, p: g + weight_decay * p, grads, params)
