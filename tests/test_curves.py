@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from gdlab import data
 from gdlab.curves import PATTERNS, History, diagnose, plot_history
+from gdlab.models import mlp
 from gdlab.plotting import PALETTE
 from gdlab.training import fit
 
@@ -19,13 +20,6 @@ pytestmark = pytest.mark.usefixtures("small_torch")
 
 def tensors(X, y):
     return torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32).reshape(-1, 1)
-
-
-def mlp(*sizes):
-    layers = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        layers += [torch.nn.Linear(a, b), torch.nn.Tanh()]
-    return torch.nn.Sequential(*layers[:-1])
 
 
 def moons(n=400, noise=0.1):

@@ -26,6 +26,7 @@ _LAZY_SUBMODULES = (
     "landscape",
     "lr_finder",
     "minibatch",
+    "models",
     "plotting",
     "regimes",
     "schedules",

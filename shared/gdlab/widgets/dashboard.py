@@ -364,17 +364,6 @@ class TrainingDashboard:
 # --- train live ----------------------------------------------------------------------------
 
 
-def _mlp(hidden, depth=2):
-    import torch
-
-    layers, width = [], 1
-    for _ in range(depth):
-        layers += [torch.nn.Linear(width, hidden), torch.nn.Tanh()]
-        width = hidden
-    layers.append(torch.nn.Linear(width, 1))
-    return torch.nn.Sequential(*layers)
-
-
 class LiveTraining:
     r"""Train a small network live on noisy samples of a cubic and watch the dashboard.
 
@@ -462,10 +451,10 @@ class LiveTraining:
 
     def build(self):
         """A fresh model for the current size, its weights seeded."""
-        import torch
+        from ..models import mlp
 
-        torch.manual_seed(self.seed)
-        return _mlp(int(self.hidden.value))
+        hidden = int(self.hidden.value)
+        return mlp(1, hidden, hidden, 1, seed=self.seed)
 
     def train(self):
         """Train a new model with the current settings, updating the dashboard every epoch."""
