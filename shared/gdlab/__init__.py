@@ -30,6 +30,7 @@ _LAZY_SUBMODULES = (
     "plotting",
     "regimes",
     "schedules",
+    "torch_check",
     "training",
     "widgets",
 )
