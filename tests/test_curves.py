@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from gdlab import data
-from gdlab.curves import PATTERNS, History, diagnose, plot_history
+from gdlab.curves import PATTERNS, History, diagnose
 from gdlab.models import mlp
-from gdlab.plotting import PALETTE
+from gdlab.plotting import PALETTE, plot_history
 from gdlab.training import fit
 
 # Small torch models in float32 on one thread (the fixture lives in conftest.py).
