@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Strict mode (gdlab.claims): every claim a notebook makes that does not hold stops its run, in
 # the kernels nbval, the book build and the tests start, however pytest was started.
 os.environ["DOWNHILL_STRICT"] = "1"
+# No progress bars in test output (gdlab.training reads this; notebook kernels inherit it).
+os.environ["GDLAB_QUIET"] = "1"
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gdlab import landscapes
+from gdlab import surfaces
 from gdlab.critical import CriticalPoint, classify, critical_points, newton
 
 GRID = np.array([(x, y) for x in np.linspace(-5, 5, 21) for y in np.linspace(-5, 5, 21)])
@@ -20,7 +20,7 @@ def himmelblau_torch(p):
 
 @pytest.fixture(scope="module")
 def himmelblau_points():
-    return critical_points(landscapes.himmelblau, GRID)
+    return critical_points(surfaces.himmelblau, GRID)
 
 
 def test_himmelblau_has_four_minima_four_saddles_and_one_maximum(himmelblau_points):
@@ -35,8 +35,8 @@ def test_himmelblau_has_four_minima_four_saddles_and_one_maximum(himmelblau_poin
 
 def test_himmelblau_points_match_the_listed_minima_and_saddles(himmelblau_points):
     for listed, kind in (
-        (landscapes.himmelblau.minima, "minimum"),
-        (landscapes.himmelblau.saddles, "saddle"),
+        (surfaces.himmelblau.minima, "minimum"),
+        (surfaces.himmelblau.saddles, "saddle"),
     ):
         ours = [p.point for p in himmelblau_points if p.kind == kind]
         for q in listed:
@@ -51,11 +51,11 @@ def test_eigenvalues_match_torch_autograd_hessian(himmelblau_points):
 
 def test_every_point_has_zero_gradient(himmelblau_points):
     for p in himmelblau_points:
-        assert np.linalg.norm(landscapes.himmelblau.grad(p.point)) < 1e-10
+        assert np.linalg.norm(surfaces.himmelblau.grad(p.point)) < 1e-10
 
 
 def test_double_well_points_are_the_roots_of_its_derivative():
-    found = critical_points(landscapes.double_well, np.linspace(-3, 3, 25))
+    found = critical_points(surfaces.double_well, np.linspace(-3, 3, 25))
     roots = np.sort(np.roots([4.0, 0.0, -16.0, 1.0]).real)
     assert [p.kind for p in found] == ["minimum", "minimum", "maximum"]
     np.testing.assert_allclose(sorted(p.point[0] for p in found), roots, atol=1e-12)
@@ -63,31 +63,31 @@ def test_double_well_points_are_the_roots_of_its_derivative():
 
 
 def test_rosenbrock_has_a_single_critical_point_its_minimum():
-    (only,) = critical_points(landscapes.rosenbrock, GRID[::7] * 0.4)
+    (only,) = critical_points(surfaces.rosenbrock, GRID[::7] * 0.4)
     assert only.kind == "minimum"
     np.testing.assert_allclose(only.point, [1.0, 1.0], atol=1e-12)
 
 
 def test_newton_solves_a_quadratic_in_one_step():
-    q = landscapes.quadratic([[3.0, 1.0], [1.0, -2.0]], center=[0.5, -1.5])
+    q = surfaces.quadratic([[3.0, 1.0], [1.0, -2.0]], center=[0.5, -1.5])
     point = newton(q, [10.0, 7.0], max_iter=1)
     np.testing.assert_allclose(point, [0.5, -1.5], atol=1e-12)
     assert critical_points(q, [[10.0, 7.0]])[0].kind == "saddle"
 
 
 def test_newton_reaches_a_maximum_that_gradient_descent_would_flee():
-    point = newton(landscapes.himmelblau, [0.0, 0.0])
-    assert classify(landscapes.himmelblau.hessian(point)) == "maximum"
+    point = newton(surfaces.himmelblau, [0.0, 0.0])
+    assert classify(surfaces.himmelblau.hessian(point)) == "maximum"
 
 
 def test_newton_gives_up_on_a_singular_hessian():
-    flat = landscapes.quadratic([[1.0, 0.0], [0.0, 0.0]])
+    flat = surfaces.quadratic([[1.0, 0.0], [0.0, 0.0]])
     assert newton(flat, [1.0, 1.0]) is None
     assert newton(flat, [0.0, 1.0]) is not None  # already level: the gradient is zero there
 
 
 def test_repeated_starts_give_each_point_once():
-    found = critical_points(landscapes.saddle, np.tile([[1.0, 2.0], [-1.0, 0.5]], (10, 1)))
+    found = critical_points(surfaces.saddle, np.tile([[1.0, 2.0], [-1.0, 0.5]], (10, 1)))
     assert len(found) == 1 and found[0].kind == "saddle"
 
 
@@ -121,13 +121,13 @@ def test_classify_calls_a_zero_eigenvalue_degenerate_unless_signs_are_mixed():
         (lambda: classify([[1.0, np.nan], [np.nan, 1.0]]), "NaN"),
         (lambda: classify([[1.0]], atol=-1.0), "atol"),
         (lambda: newton("himmelblau", [0.0, 0.0]), "Landscape"),
-        (lambda: newton(landscapes.himmelblau, [0.0, 0.0, 0.0]), "coordinate"),
-        (lambda: newton(landscapes.himmelblau, [0.0, 0.0], tol=0.0), "tol"),
-        (lambda: newton(landscapes.himmelblau, [0.0, 0.0], max_iter=-1), "max_iter"),
-        (lambda: critical_points(landscapes.himmelblau, [0.0, 0.0]), "shape"),
-        (lambda: critical_points(landscapes.himmelblau, np.zeros((0, 2))), "shape"),
-        (lambda: critical_points(landscapes.himmelblau, GRID, merge_radius=0.0), "merge_radius"),
-        (lambda: critical_points(landscapes.himmelblau, [[np.inf, 0.0]]), "NaN or infinite"),
+        (lambda: newton(surfaces.himmelblau, [0.0, 0.0, 0.0]), "coordinate"),
+        (lambda: newton(surfaces.himmelblau, [0.0, 0.0], tol=0.0), "tol"),
+        (lambda: newton(surfaces.himmelblau, [0.0, 0.0], max_iter=-1), "max_iter"),
+        (lambda: critical_points(surfaces.himmelblau, [0.0, 0.0]), "shape"),
+        (lambda: critical_points(surfaces.himmelblau, np.zeros((0, 2))), "shape"),
+        (lambda: critical_points(surfaces.himmelblau, GRID, merge_radius=0.0), "merge_radius"),
+        (lambda: critical_points(surfaces.himmelblau, [[np.inf, 0.0]]), "NaN or infinite"),
     ],
 )
 def test_bad_input_raises_value_error(call, message):

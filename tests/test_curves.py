@@ -9,8 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from gdlab import data
-from gdlab.curves import PATTERNS, History, diagnose, plot_history
-from gdlab.plotting import PALETTE
+from gdlab.curves import PATTERNS, History, diagnose
+from gdlab.models import mlp
+from gdlab.plotting import PALETTE, plot_history
 from gdlab.training import fit
 
 # Small torch models in float32 on one thread (the fixture lives in conftest.py).
@@ -19,13 +20,6 @@ pytestmark = pytest.mark.usefixtures("small_torch")
 
 def tensors(X, y):
     return torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32).reshape(-1, 1)
-
-
-def mlp(*sizes):
-    layers = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        layers += [torch.nn.Linear(a, b), torch.nn.Tanh()]
-    return torch.nn.Sequential(*layers[:-1])
 
 
 def moons(n=400, noise=0.1):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gdlab import descend, formula, landscapes, optim, plotting
+from gdlab import descend, formula, optim, plotting, surfaces
 from gdlab.widgets.live import (
     CurveExplorer,
     LandscapeExplorer,
@@ -204,7 +204,7 @@ def python_run(case):
     if "formula" in case:
         land = formula.landscape(case["formula"], len(case["x0"]))
     else:
-        land = landscapes.by_name(case["landscape"])
+        land = surfaces.by_name(case["landscape"])
     if "label" in case:
         opt = optimizer_for(case["label"], case["lr"])
     else:
@@ -306,7 +306,7 @@ def test_every_explorer_sends_gdlabs_tables_and_they_survive_json():
         explorer.close()
     assert made["palette"] == plotting.PALETTE and made["sequence"] == plotting.SEQUENCE
     for name, entry in made["landscapes"].items():
-        land = landscapes.by_name(name)
+        land = surfaces.by_name(name)
         assert entry == {"dim": land.dim, "text": land.text, "bounds": [list(b) for b in land.bounds]}
     assert made["optimizers"]["rmsprop"]["centered"] is False
 
@@ -363,15 +363,15 @@ def test_a_table_changed_in_the_data_changes_what_the_browser_computes():
         ),
     ]
     escaped, loose, slow, tuned, bounds, pi3 = run_node(cases)
-    expected = descend(landscapes.bowl, [0.0], optim.sgd(lr=1.1), 500, escape_radius=50.0)
+    expected = descend(surfaces.bowl, [0.0], optim.sgd(lr=1.1), 500, escape_radius=50.0)
     assert_same_run(escaped, expected, "escape radius 50")
     assert escaped["divergedAt"] < python_run(bowl)[0].diverged_at
-    assert_same_run(loose, descend(landscapes.valley, [0.0], optim.sgd(lr=0.1), 500, tol=1e-3), "tol 1e-3")
+    assert_same_run(loose, descend(surfaces.valley, [0.0], optim.sgd(lr=0.1), 500, tol=1e-3), "tol 1e-3")
     assert_same_run(
-        slow, descend(landscapes.himmelblau, [1.0, 1.0], optim.sgd(lr=0.01, momentum=0.5), 200), "μ 0.5"
+        slow, descend(surfaces.himmelblau, [1.0, 1.0], optim.sgd(lr=0.01, momentum=0.5), 200), "μ 0.5"
     )
     expected = descend(
-        landscapes.rosenbrock, [-1.5, 2.0], optim.rmsprop(lr=0.001, alpha=0.9, centered=True), 300
+        surfaces.rosenbrock, [-1.5, 2.0], optim.rmsprop(lr=0.001, alpha=0.9, centered=True), 300
     )
     assert_same_run(tuned, expected, "rmsprop defaults from the tables")
     assert bounds == {"bounds": [[-7, 7], [-6, 6]]}

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.data import BatchSampler, SequentialSampler
 
-from gdlab import data, descend, landscapes, optim
+from gdlab import data, descend, optim, surfaces
 from gdlab.minibatch import batch_indices, linear_mse, linear_mse_grad, train_linear
 
 
@@ -108,7 +108,7 @@ def test_full_batch_is_plain_gradient_descent_on_the_quadratic_loss():
     np.testing.assert_allclose(run.weights, path, rtol=0, atol=1e-13)
     # the same walk as gdlab.descend on the quadratic with Hessian 2 X^T X / n
     best = np.linalg.lstsq(X, y, rcond=None)[0]
-    bowl = landscapes.quadratic(2 * X.T @ X / len(y), center=best)
+    bowl = surfaces.quadratic(2 * X.T @ X / len(y), center=best)
     walk = descend(bowl, np.zeros(3), optim.sgd(lr=0.1), steps=30)
     np.testing.assert_allclose(run.weights, walk.positions, rtol=0, atol=1e-12)
     assert np.all(np.diff(run.losses) < 0)

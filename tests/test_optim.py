@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from gdlab import descend, landscapes, optim
+from gdlab import descend, optim, surfaces
+from gdlab.torch_check import optimizer_gaps
 
 # A small tanh network on fixed data: four parameter arrays of different shapes, so the
 # optimizers are checked on a parameter list, not only on one scalar.
@@ -18,12 +19,6 @@ INITIAL = [_rng.normal(scale=0.5, size=s) for s in [(3, 4), (4,), (4, 1), (1,)]]
 
 def network_loss(W1, b1, W2, b2):
     return ((torch.tanh(X @ W1 + b1) @ W2 + b2 - Y) ** 2).mean()
-
-
-def gradients(params):
-    tensors = [torch.tensor(p, requires_grad=True) for p in params]
-    network_loss(*tensors).backward()
-    return [t.grad.numpy().copy() for t in tensors]
 
 
 CASES = [
@@ -61,27 +56,21 @@ CASES = [
 
 @pytest.mark.parametrize("name,hyper,torch_cls", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
 def test_optimizer_matches_torch_for_200_steps(name, hyper, torch_cls):
-    ours = optim.by_name(name, **hyper)
-    params = [p.copy() for p in INITIAL]
-    state = ours.init(params)
+    initial = [torch.tensor(p) for p in INITIAL]
+    gaps, _ = optimizer_gaps(
+        optim.by_name(name, **hyper), torch_cls, lambda ps: network_loss(*ps), initial, 200, **hyper
+    )
+    off = np.flatnonzero(gaps > 1e-10)
+    assert off.size == 0, f"{name} {hyper} differs at step {off[0] + 1 if off.size else 0}: {gaps.max():.1e}"
 
-    tensors = [torch.tensor(p, requires_grad=True) for p in INITIAL]
-    reference = torch_cls(tensors, **hyper)
 
-    for step in range(200):
-        params, state = ours.step(params, gradients(params), state)
-        reference.zero_grad()
-        network_loss(*tensors).backward()
-        reference.step()
-        for mine, theirs in zip(params, tensors):
-            np.testing.assert_allclose(
-                mine,
-                theirs.detach().numpy(),
-                rtol=0,
-                atol=1e-10,
-                err_msg=f"{name} {hyper} differs at step {step + 1}",
-            )
-    assert state.step == 200 or name == "sgd"
+def test_optimizer_gaps_sees_a_different_rule():
+    initial = [torch.tensor(p) for p in INITIAL]
+    loss = lambda ps: network_loss(*ps)  # noqa: E731
+    gaps, _ = optimizer_gaps(optim.sgd(lr=0.1), torch.optim.SGD, loss, initial, 5, lr=0.1, momentum=0.9)
+    assert gaps[0] < 1e-15 and gaps[-1] > 1e-2  # momentum only shows from the second step
+    with pytest.raises(ValueError, match="steps"):
+        optimizer_gaps(optim.sgd(lr=0.1), torch.optim.SGD, loss, initial, 0, lr=0.1)
 
 
 @pytest.mark.parametrize("name", ["sgd", "adagrad", "rmsprop", "adam", "adamw"])
@@ -175,7 +164,7 @@ def test_state_is_an_explicit_value_so_rerunning_a_step_is_harmless():
     ids=lambda o: o.name,
 )
 def test_every_optimizer_reaches_the_minimum_of_a_quadratic(opt):
-    bowl = landscapes.quadratic([[3.0, 1.0], [1.0, 2.0]], center=[1.0, -2.0])
+    bowl = surfaces.quadratic([[3.0, 1.0], [1.0, 2.0]], center=[1.0, -2.0])
     run = descend(bowl, [4.0, 4.0], opt, 5000, tol=1e-6, stop_at_convergence=False)
     np.testing.assert_allclose(run.final, [1.0, -2.0], atol=1e-2)
 
@@ -194,6 +183,6 @@ def test_every_optimizer_reaches_the_minimum_of_a_quadratic(opt):
 )
 def test_every_optimizer_finds_the_rosenbrock_minimum(opt, steps):
     # From the classic start (-1.2, 1), along the curved valley to (1, 1).
-    run = descend(landscapes.rosenbrock, [-1.2, 1.0], opt, steps, stop_at_convergence=False)
+    run = descend(surfaces.rosenbrock, [-1.2, 1.0], opt, steps, stop_at_convergence=False)
     assert not run.diverged
     np.testing.assert_allclose(run.final, [1.0, 1.0], atol=2e-3)

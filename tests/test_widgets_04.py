@@ -7,7 +7,7 @@ test_explorers_js_static.py, and in a real browser in test_browser_static_explor
 import numpy as np
 import pytest
 
-from gdlab import descend, landscapes, optim
+from gdlab import descend, optim, surfaces
 from gdlab.minibatch import linear_mse
 from gdlab.widgets.batch_size import BatchSizeExplorer
 
@@ -20,7 +20,7 @@ def test_full_batch_path_is_plain_gradient_descent_smooth_and_deterministic():
     assert run.updates_per_epoch == 1 and len(run.weights) == 11
     # gradient descent on the loss's quadratic form, Hessian 2 X^T X / n, from (0, 0)
     X = explorer.data.X
-    bowl = landscapes.quadratic(2 * X.T @ X / n, center=explorer.minimum)
+    bowl = surfaces.quadratic(2 * X.T @ X / n, center=explorer.minimum)
     walk = descend(bowl, [0.0, 0.0], optim.sgd(lr=0.05), steps=10)
     np.testing.assert_allclose(run.weights, walk.positions, rtol=0, atol=1e-12)
     assert np.all(np.diff(run.losses) < 0)  # smooth: the loss falls at every update

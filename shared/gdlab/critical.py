@@ -9,21 +9,25 @@ both signs, a saddle; a zero eigenvalue and no negative one (or no positive one)
 (second derivatives cannot decide).
 
 >>> import numpy as np
->>> from gdlab import landscapes
+>>> from gdlab import surfaces
 >>> from gdlab.critical import critical_points
->>> found = critical_points(landscapes.double_well, np.linspace(-3.0, 3.0, 7))
+>>> found = critical_points(surfaces.double_well, np.linspace(-3.0, 3.0, 7))
 >>> [(p.kind, round(float(p.point[0]), 4)) for p in found]
 [('minimum', -2.0305), ('minimum', 1.968), ('maximum', 0.0626)]
 """
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ._checks import as_float_array
-from .landscapes import Landscape
 
-__all__ = ["CriticalPoint", "classify", "critical_points", "newton"]
+if TYPE_CHECKING:
+    from .surfaces import Landscape
+
+__all__ = ["CriticalPoint", "classify", "critical_points", "newton", "newton_iterate"]
 
 _KINDS = ("minimum", "saddle", "maximum", "degenerate")
 
@@ -31,13 +35,13 @@ _KINDS = ("minimum", "saddle", "maximum", "degenerate")
 class CriticalPoint(NamedTuple):
     """One critical point: where it is, the value there, the Hessian's eigenvalues, its kind."""
 
-    point: np.ndarray  # shape (dim,)
+    point: NDArray[np.float64]  # shape (dim,)
     value: float
-    eigenvalues: np.ndarray  # of the Hessian at ``point``, ascending
+    eigenvalues: NDArray[np.float64]  # of the Hessian at ``point``, ascending
     kind: str  # "minimum", "saddle", "maximum" or "degenerate"
 
 
-def classify(hessian, atol=1e-8):
+def classify(hessian: ArrayLike, atol: float = 1e-8) -> str:
     r"""Name a critical point by its Hessian: ``"minimum"``, ``"maximum"``, ``"saddle"`` or ``"degenerate"``.
 
     With eigenvalues :math:`\lambda_i` of the symmetric Hessian and the tolerance
@@ -67,20 +71,22 @@ def classify(hessian, atol=1e-8):
     return "degenerate"
 
 
-def newton(landscape, x0, max_iter=50, tol=1e-10):
+def newton(
+    landscape: "Landscape", x0: ArrayLike, max_iter: int = 50, tol: float = 1e-10
+) -> NDArray[np.float64] | None:
     r"""Newton's method on the gradient, :math:`x \leftarrow x - H(x)^{-1}\nabla f(x)`, from ``x0``.
 
     Returns the point once :math:`\lVert\nabla f(x)\rVert <` ``tol``, or ``None`` if that does
     not happen within ``max_iter`` steps (a singular Hessian, a point that runs off to
     infinity, or slow convergence). Near a critical point of any kind the error squares at
-    every step, so a handful of steps usually suffice.
+    every step, so a handful of steps usually suffice. The iteration itself is
+    :func:`newton_iterate`, which also refines the published minima of :mod:`gdlab.surfaces`.
 
-    >>> from gdlab import landscapes
-    >>> newton(landscapes.saddle, [1.0, -0.5]).tolist()
+    >>> from gdlab import surfaces
+    >>> newton(surfaces.saddle, [1.0, -0.5]).tolist()
     [0.0, 0.0]
     """
-    if not isinstance(landscape, Landscape):
-        raise ValueError(f"landscape must be a gdlab.landscapes.Landscape, got {type(landscape).__name__}")
+    _check_landscape(landscape)
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
         raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
     if not tol > 0:
@@ -90,24 +96,62 @@ def newton(landscape, x0, max_iter=50, tol=1e-10):
         raise ValueError(
             f"x0 must hold {landscape.dim} coordinate(s) for {landscape.name}, got shape {x.shape}"
         )
+    return newton_iterate(landscape.grad, landscape.hessian, x, max_iter=max_iter, tol=tol)
+
+
+def newton_iterate(
+    grad_fn: Callable[[NDArray[np.float64]], ArrayLike],
+    hessian_fn: Callable[[NDArray[np.float64]], ArrayLike],
+    x0: ArrayLike,
+    max_iter: int = 50,
+    tol: float = 0.0,
+) -> NDArray[np.float64] | None:
+    r"""The Newton iteration :math:`x \leftarrow x - H(x)^{-1}\nabla f(x)` on bare functions.
+
+    Stops with the point when :math:`\lVert\nabla f(x)\rVert <` ``tol``, or when a step no
+    longer moves ``x`` beyond rounding (:math:`\max|\Delta x| < 10^{-15}(1 + \max|x|)`):
+    with ``tol=0`` that refines a point to machine precision. Returns ``None`` when the
+    gradient or the point stops being finite, the Hessian is singular, or ``max_iter`` steps
+    pass first. No input checks: :func:`newton` is the checked entry point.
+
+    >>> newton_iterate(lambda x: 2 * (x - 3.0), lambda x: [[2.0]], [0.0]).tolist()
+    [3.0]
+    """
+    x = np.asarray(x0, dtype=np.float64).reshape(-1)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         for _ in range(max_iter + 1):
-            grad = np.asarray(landscape.grad(x), dtype=np.float64).reshape(-1)
+            grad = np.atleast_1d(np.asarray(grad_fn(x), dtype=np.float64)).reshape(-1)
             if not np.all(np.isfinite(grad)):
                 return None
             if np.linalg.norm(grad) < tol:
                 return x
             try:
-                step = np.linalg.solve(landscape.hessian(x), grad)
+                step = np.linalg.solve(np.atleast_2d(hessian_fn(x)), grad)
             except np.linalg.LinAlgError:  # singular Hessian: no Newton step from here
                 return None
             x = x - step
             if not np.all(np.isfinite(x)):
                 return None
+            if np.max(np.abs(step)) < 1e-15 * (1 + np.max(np.abs(x))):
+                return x
     return None
 
 
-def critical_points(landscape, starts, max_iter=50, tol=1e-10, merge_radius=1e-6, atol=1e-8):
+def _check_landscape(landscape: object) -> None:
+    from .surfaces import Landscape  # here, not at the top: surfaces uses newton_iterate
+
+    if not isinstance(landscape, Landscape):
+        raise ValueError(f"landscape must be a gdlab.surfaces.Landscape, got {type(landscape).__name__}")
+
+
+def critical_points(
+    landscape: "Landscape",
+    starts: ArrayLike,
+    max_iter: int = 50,
+    tol: float = 1e-10,
+    merge_radius: float = 1e-6,
+    atol: float = 1e-8,
+) -> tuple[CriticalPoint, ...]:
     r"""Every distinct critical point that Newton's method reaches from ``starts``, classified.
 
     ``starts`` has shape ``(n, dim)`` (or ``(n,)`` for a one-variable landscape). Newton runs
@@ -118,13 +162,12 @@ def critical_points(landscape, starts, max_iter=50, tol=1e-10, merge_radius=1e-6
     depends on the starts: a grid that covers the region of interest finds them all there.
 
     >>> import numpy as np
-    >>> from gdlab import landscapes
-    >>> found = critical_points(landscapes.saddle, [[1.0, 1.0], [-2.0, 0.5]])
+    >>> from gdlab import surfaces
+    >>> found = critical_points(surfaces.saddle, [[1.0, 1.0], [-2.0, 0.5]])
     >>> len(found), found[0].kind, found[0].eigenvalues.tolist()
     (1, 'saddle', [-2.0, 2.0])
     """
-    if not isinstance(landscape, Landscape):
-        raise ValueError(f"landscape must be a gdlab.landscapes.Landscape, got {type(landscape).__name__}")
+    _check_landscape(landscape)
     starts = as_float_array(starts, "starts")
     if landscape.dim == 1 and starts.ndim == 1:
         starts = starts.reshape(-1, 1)
@@ -133,7 +176,7 @@ def critical_points(landscape, starts, max_iter=50, tol=1e-10, merge_radius=1e-6
         raise ValueError(f"starts must have shape {expected} for {landscape.name}, got {starts.shape}")
     if not merge_radius > 0:
         raise ValueError(f"merge_radius must be positive, got {merge_radius}")
-    found = []
+    found: list[np.ndarray] = []
     for start in starts:
         x = newton(landscape, start, max_iter=max_iter, tol=tol)
         if x is not None and all(np.linalg.norm(x - other) >= merge_radius for other in found):

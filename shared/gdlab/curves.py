@@ -1,8 +1,9 @@
-r"""Loss curves: the record of a training run, saved and read back, drawn, and diagnosed.
+r"""Loss curves: the record of a training run, saved and read back, and diagnosed.
 
 :class:`History` is what :func:`gdlab.training.fit` returns: one entry per epoch for the
 training loss, the validation loss, the learning rate, the gradient norm and the time. It
-needs no torch, so a saved run can be read, plotted and diagnosed anywhere.
+needs no torch, so a saved run can be read and diagnosed anywhere;
+:func:`gdlab.plotting.plot_history` (or :meth:`History.plot`) draws it.
 :func:`diagnose` names the pattern a history shows (good, overfitting, underfitting,
 oscillating, diverged) and gives the numbers behind the verdict.
 
@@ -21,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["STOPPED_REASONS", "Diagnosis", "History", "PATTERNS", "diagnose", "plot_history"]
+__all__ = ["STOPPED_REASONS", "Diagnosis", "History", "PATTERNS", "diagnose"]
 
 STOPPED_REASONS = ("running", "completed", "early_stopping", "non_finite")
 PATTERNS = ("good", "overfitting", "underfitting", "oscillating", "diverged")
@@ -149,7 +150,9 @@ class History:
         return cls(**columns, **meta)
 
     def plot(self, ax=None, title=None, log=False):
-        """Draw training and validation loss per epoch (see :func:`plot_history`)."""
+        """Draw training and validation loss per epoch (see :func:`gdlab.plotting.plot_history`)."""
+        from .plotting import plot_history  # Matplotlib loads only when a figure is drawn
+
         return plot_history(self, ax=ax, title=title, log=log)
 
 
@@ -160,46 +163,6 @@ def _best_epoch(losses):
     if not np.isfinite(values).any():
         return None
     return int(np.nanargmin(np.where(np.isfinite(values), values, np.nan))) + 1
-
-
-def plot_history(history, ax=None, title=None, log=False):
-    """Training and validation loss against epoch, the best epoch marked; returns the ``Axes``.
-
-    Non-finite losses are left as gaps.
-    """
-    import matplotlib.pyplot as plt
-
-    from .plotting import PALETTE
-
-    ax = ax if ax is not None else plt.subplots()[1]
-    epochs = np.asarray(history.epochs)
-
-    def finite(values):
-        values = np.asarray(values, dtype=np.float64)
-        return np.where(np.isfinite(values), values, np.nan)
-
-    ax.plot(epochs, finite(history.train_loss), "-", color=PALETTE["train"], lw=1.8, label="training")
-    if history.val_loss is not None:
-        ax.plot(
-            epochs, finite(history.val_loss), "-", color=PALETTE["validation"], lw=1.8, label="validation"
-        )
-    best = history.best_epoch
-    if best is not None:
-        monitored = history.val_loss if history.val_loss is not None else history.train_loss
-        color = PALETTE["validation"] if history.val_loss is not None else PALETTE["train"]
-        ax.plot(best, monitored[best - 1], "o", color=color, mec="black", ms=7, label=f"best (epoch {best})")
-    if log:
-        ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    if title is None:
-        title = "Training and validation loss" if history.val_loss is not None else "Training loss"
-        if history.stopped_reason not in ("completed", "running"):
-            title += f" (stopped: {history.stopped_reason.replace('_', ' ')})"
-    ax.set_title(title)
-    if len(history):
-        ax.legend(loc="best", fontsize=8)
-    return ax
 
 
 class Diagnosis(NamedTuple):

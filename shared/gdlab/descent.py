@@ -4,8 +4,8 @@ r"""Run an optimizer on a landscape and keep the whole trajectory.
 is a *result*: it stops at the step where the loss overflows or the point escapes, sets
 ``diverged`` and ``diverged_at``, and no NumPy overflow warning reaches the page.
 
->>> from gdlab import descend, landscapes, optim
->>> run = descend(landscapes.bowl, 0.0, optim.sgd(lr=1.1), steps=500)
+>>> from gdlab import descend, surfaces, optim
+>>> run = descend(surfaces.bowl, 0.0, optim.sgd(lr=1.1), steps=500)
 >>> run.status, run.diverged_at
 ('diverged', 96)
 """
@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._checks import as_float_array
-from .landscapes import Landscape
+from .surfaces import Landscape
 
 __all__ = ["Trajectory", "descend"]
 
@@ -107,7 +107,7 @@ def descend(
     stops being finite or :math:`\|x\|` exceeds ``escape_radius``, and it stops there.
     """
     if not isinstance(landscape, Landscape):
-        raise ValueError(f"landscape must be a gdlab.landscapes.Landscape, got {type(landscape).__name__}")
+        raise ValueError(f"landscape must be a gdlab.surfaces.Landscape, got {type(landscape).__name__}")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
     if not tol > 0:

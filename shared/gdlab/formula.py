@@ -26,7 +26,7 @@ import re
 
 import numpy as np
 
-from .landscapes import Landscape
+from .surfaces import Landscape
 
 __all__ = ["FUNCTIONS", "MAX_LENGTH", "landscape", "parse"]
 
@@ -251,7 +251,7 @@ def _evaluate(tree, point, dim):
 
 
 def landscape(text, dim=1, bounds=None):
-    """A :class:`~gdlab.landscapes.Landscape` for the formula ``text`` in ``dim`` variables.
+    """A :class:`~gdlab.surfaces.Landscape` for the formula ``text`` in ``dim`` variables.
 
     Its gradient is exact (dual numbers); its Hessian is central differences of that
     gradient. Minima and saddles are not known, so the landscape lists none.

@@ -10,7 +10,7 @@ the chunk's stacked weights (``torch.vmap`` takes over for models that do more t
 layers and elementwise functions); :func:`loss_surface_loop` is the one-forward-pass-per-point
 version it is checked (and timed) against.
 :func:`roughness` puts one number on a slice and :func:`top_hessian_eigenvalue` measures
-the sharpness at :math:`\theta` itself. (``gdlab.landscapes``, plural, holds the small
+the sharpness at :math:`\theta` itself. (``gdlab.surfaces`` holds the small
 analytic test functions.)
 
 >>> import torch

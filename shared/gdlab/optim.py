@@ -112,6 +112,13 @@ def _check_pair(params, grads):
     return params, grads
 
 
+def _l2(grads, params, weight_decay):
+    r"""L2 weight decay coupled as torch does it: :math:`g + \lambda\theta` (none for :math:`\lambda = 0`)."""
+    if not weight_decay:
+        return grads
+    return _map(lambda g, p: g + weight_decay * p, grads, params)
+
+
 # --- validation with torch.optim's wording --------------------------------------------
 
 
@@ -156,8 +163,7 @@ def sgd(lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
 
     def step(params, grads, state):
         params, grads = _check_pair(params, grads)
-        if weight_decay:
-            grads = _map(lambda g, p: g + weight_decay * p, grads, params)
+        grads = _l2(grads, params, weight_decay)
         buffer = state.momentum_buffer
         if momentum:
             if buffer is None:
@@ -196,8 +202,7 @@ def adagrad(lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0
     def step(params, grads, state):
         params, grads = _check_pair(params, grads)
         t = state.step + 1
-        if weight_decay:
-            grads = _map(lambda g, p: g + weight_decay * p, grads, params)
+        grads = _l2(grads, params, weight_decay)
         clr = lr / (1 + (t - 1) * lr_decay)
         total = _map(lambda s, g: s + g * g, state.sum, grads)
         params = _map(lambda p, g, s: p - clr * g / (np.sqrt(s) + eps), params, grads, total)
@@ -240,8 +245,7 @@ def rmsprop(lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, cente
 
     def step(params, grads, state):
         params, grads = _check_pair(params, grads)
-        if weight_decay:
-            grads = _map(lambda g, p: g + weight_decay * p, grads, params)
+        grads = _l2(grads, params, weight_decay)
         square_avg = _map(lambda v, g: alpha * v + (1 - alpha) * g * g, state.square_avg, grads)
         grad_avg = state.grad_avg
         if centered:
@@ -280,8 +284,8 @@ def _adam_like(name, lr, betas, eps, weight_decay, decoupled):
         t = state.step + 1
         if weight_decay and decoupled:
             params = _map(lambda p: p * (1 - lr * weight_decay), params)
-        elif weight_decay:
-            grads = _map(lambda g, p: g + weight_decay * p, grads, params)
+        else:
+            grads = _l2(grads, params, weight_decay)
         m = _map(lambda m, g: m + (1 - beta1) * (g - m), state.exp_avg, grads)
         v = _map(lambda v, g: beta2 * v + (1 - beta2) * g * g, state.exp_avg_sq, grads)
         step_size = lr / (1 - beta1**t)

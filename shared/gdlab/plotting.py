@@ -145,3 +145,43 @@ def loss_per_step(trajectories, labels=None, ax=None, title="Loss per step", log
     if any(labels):
         ax.legend(loc="best", fontsize=8)
     return ax
+
+
+def plot_history(history, ax=None, title: str | None = None, log: bool = False):
+    """Training and validation loss of a :class:`gdlab.curves.History` against epoch, the
+    best epoch marked; returns the ``Axes``.
+
+    Non-finite losses are left as gaps.
+    """
+    ax = _axes(ax)
+    epochs = np.asarray(history.epochs)
+
+    def finite(values):
+        values = np.asarray(values, dtype=np.float64)
+        return np.where(np.isfinite(values), values, np.nan)
+
+    ax.plot(epochs, finite(history.train_loss), "-", color=PALETTE["train"], lw=1.8, label="training")
+    if history.val_loss is not None:
+        ax.plot(
+            epochs, finite(history.val_loss), "-", color=PALETTE["validation"], lw=1.8, label="validation"
+        )
+    best = history.best_epoch
+    if best is not None:
+        monitored = history.val_loss if history.val_loss is not None else history.train_loss
+        color = PALETTE["validation"] if history.val_loss is not None else PALETTE["train"]
+        ax.plot(best, monitored[best - 1], "o", color=color, mec="black", ms=7, label=f"best (epoch {best})")
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    if title is None:
+        title = "Training and validation loss" if history.val_loss is not None else "Training loss"
+        if history.stopped_reason not in ("completed", "running"):
+            title += f" (stopped: {history.stopped_reason.replace('_', ' ')})"
+    ax.set_title(title)
+    if len(history):
+        ax.legend(loc="best", fontsize=8)
+    return ax
+
+
+__all__ += ["plot_history"]

@@ -14,9 +14,9 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import landscapes, optim
+from . import optim, surfaces
 from .descent import Trajectory, descend
-from .landscapes import Landscape
+from .surfaces import Landscape
 
 __all__ = ["REGIMES", "parabola_run", "path_regime", "regime"]
 
@@ -63,5 +63,5 @@ def parabola_run(
     lr: float, curvature: float, x0: float = 1.0, steps: int = 20
 ) -> tuple[Landscape, Trajectory]:
     """Plain gradient descent on :math:`f(x) = \\tfrac12\\lambda x^2` from ``x0``: landscape and run."""
-    landscape = landscapes.quadratic([[curvature]], name="parabola")
+    landscape = surfaces.quadratic([[curvature]], name="parabola")
     return landscape, descend(landscape, x0, optim.sgd(lr=lr), steps)

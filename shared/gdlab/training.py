@@ -24,13 +24,14 @@ import math
 import os
 import sys
 import time
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
 from .curves import History
 
-__all__ = ["History", "evaluate", "fit"]
+__all__ = ["History", "evaluate", "fit", "seeded"]
 
 
 def _is_pair(data):
@@ -104,16 +105,37 @@ def _snapshot(model):
 
 
 def _show_progress(progress):
-    """A bar when asked and someone can see it: never under pytest or with GDLAB_QUIET set."""
+    """A bar when asked and someone can see it; ``GDLAB_QUIET`` (set by the test suite) silences it."""
     if not progress:
         return False
-    if os.environ.get("GDLAB_QUIET", "") not in ("", "0") or "PYTEST_CURRENT_TEST" in os.environ:
+    if os.environ.get("GDLAB_QUIET", "") not in ("", "0"):
         return False
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
     if shell is not None and any(c.__name__ == "ZMQInteractiveShell" for c in type(shell).__mro__):
         return True  # a Jupyter kernel (Colab's shell is a subclass): tqdm.auto draws a widget
     return sys.stderr.isatty()
+
+
+@contextmanager
+def seeded(seed: int | None) -> Iterator[None]:
+    """Run the block from ``torch.manual_seed(seed)`` and restore torch's global generator
+    afterwards (``torch.random.fork_rng``); with ``seed=None``, leave the generator alone.
+
+    >>> before = torch.random.get_rng_state()
+    >>> with seeded(3):
+    ...     first = torch.rand(1)
+    >>> with seeded(3):
+    ...     again = torch.rand(1)
+    >>> bool(first == again), bool((torch.random.get_rng_state() == before).all())
+    (True, True)
+    """
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 def evaluate(model, loss_fn, data, batch_size=None):
@@ -194,7 +216,7 @@ def fit(
     initialised when the model was built: call ``torch.manual_seed`` before building it.
 
     ``progress`` shows a ``tqdm.auto`` bar, except when output is not interactive or the
-    environment variable ``GDLAB_QUIET`` (or ``PYTEST_CURRENT_TEST``) is set. Each of
+    environment variable ``GDLAB_QUIET`` is set (``tests/conftest.py`` sets it). Each of
     ``callbacks`` (one callable or a list) is called after every epoch with the history so far
     (``stopped_reason == "running"``). The model is left in the train/eval mode it came in.
 
@@ -251,11 +273,8 @@ def fit(
 
         bar = tqdm(total=epochs, desc="training", unit="epoch")
 
-    rng = torch.random.fork_rng(devices=[]) if seed is not None else nullcontext()
     try:
-        with rng:
-            if seed is not None:
-                torch.manual_seed(seed)
+        with seeded(seed):
             for epoch in range(1, epochs + 1):
                 start = time.perf_counter()
                 lr = optimizer.param_groups[0]["lr"]

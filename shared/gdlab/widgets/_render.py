@@ -38,7 +38,7 @@ class BrowserExplorer(_Explorer):
     """
 
     KIND = ""
-    URL_TRAITS = ()
+    URL_TRAITS: tuple[str, ...] = ()
     palette = traitlets.Dict().tag(sync=True)  # gdlab.plotting's colours, by role and in sequence
     url_traits = traitlets.List(traitlets.Unicode()).tag(sync=True)
 

@@ -32,6 +32,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from ..curves import History, diagnose
+from ..models import mlp
 from ..plotting import PALETTE
 from ..recorded import _decode, cubic_datasets, record_grid, run_key, snap, train_cubic
 from ._render import png_html
@@ -382,15 +383,9 @@ class TrainingDashboard:
 # --- train live ----------------------------------------------------------------------------
 
 
-def _mlp(hidden, depth=2):
-    import torch
-
-    layers, width = [], 1
-    for _ in range(depth):
-        layers += [torch.nn.Linear(width, hidden), torch.nn.Tanh()]
-        width = hidden
-    layers.append(torch.nn.Linear(width, 1))
-    return torch.nn.Sequential(*layers)
+def _mlp(hidden, depth=2, seed=None):
+    """The explorer's network: ``depth`` tanh layers of ``hidden`` units between 1 and 1."""
+    return mlp(1, *[hidden] * depth, 1, seed=seed)
 
 
 class LiveTraining(_Explorer):
@@ -471,10 +466,7 @@ class LiveTraining(_Explorer):
 
     def build(self):
         """A fresh model for the current size, its weights seeded."""
-        import torch
-
-        torch.manual_seed(self.seed)
-        return _mlp(int(self.hidden))
+        return _mlp(int(self.hidden), seed=self.seed)
 
     def train(self):
         """Train a new model with the current settings; ``run`` follows it epoch by epoch."""

@@ -10,7 +10,7 @@
 // module under node and requires gdlab's trajectories (within 1e-9).
 
 // ---------------------------------------------------------------------------------------
-// Landscapes: the maths of gdlab.landscapes, by name (names, bounds and texts: tables)
+// Landscapes: the maths of gdlab.surfaces, by name (names, bounds and texts: tables)
 
 export const FORMULAS = {
   valley: { f: ([x]) => x ** 2 - 4 * x + 5, grad: ([x]) => [2 * x - 4] },

@@ -14,6 +14,7 @@ every schedule against :mod:`gdlab.schedules` within 1e-12. (The regimes explore
 """
 
 import inspect
+from typing import Any
 
 import numpy as np
 import traitlets
@@ -25,7 +26,7 @@ __all__ = ["SCHEDULES", "SETTINGS", "TABLE", "ScheduleExplorer"]
 
 # Each schedule of gdlab.schedules: its first argument (the peak rate, from the lr setting)
 # and, for each further argument, the explorer setting that feeds it.
-TABLE = {
+TABLE: dict[str, dict[str, Any]] = {
     "step": {"rate": "lr", "args": {"step_size": "step_size", "gamma": "gamma"}},
     "exponential": {"rate": "lr", "args": {"gamma": "decay"}},
     "cosine": {"rate": "lr", "args": {"T_max": "T_max", "eta_min": "eta_min"}},

@@ -27,7 +27,7 @@ import numpy as np
 import traitlets
 
 from .. import formula as _formula
-from .. import landscapes, optim, plotting, regimes
+from .. import optim, plotting, regimes, surfaces
 from ..descent import descend
 from ..regimes import parabola_run, path_regime
 from ..regimes import regime as _regime
@@ -93,7 +93,7 @@ def tables():
                 "bounds": [list(b) for b in land.bounds],
             }
             for name in _CURVES + _SURFACES
-            for land in [landscapes.by_name(name)]
+            for land in [surfaces.by_name(name)]
         },
         "curves": list(_CURVES),
         "surfaces": list(_SURFACES),
@@ -106,7 +106,7 @@ def tables():
         },
         "descend": {"tol": descend_defaults["tol"], "escape_radius": descend_defaults["escape_radius"]},
         "regime_tolerance": regimes._TOLERANCE,
-        "regime_bounds": [list(b) for b in landscapes.quadratic([[1.0]]).bounds],
+        "regime_bounds": [list(b) for b in surfaces.quadratic([[1.0]]).bounds],
         "steps": [1, _MAX_STEPS],
         "formula": {
             "functions": list(_formula.FUNCTIONS),
@@ -191,7 +191,7 @@ class _FormulaMixin:
             land = _formula_landscape(self.formula, self._dim)
             _check_start(land, self.x0)
             return land
-        return landscapes.by_name(self.function)
+        return surfaces.by_name(self.function)
 
     @traitlets.validate("formula")
     def _check_formula(self, proposal):
@@ -338,7 +338,7 @@ class OptimizerRace(_Explorer):
         return proposal["value"]
 
     def trajectories(self):
-        land = landscapes.by_name(self.function)
+        land = surfaces.by_name(self.function)
         return {
             label: descend(land, self.x0, optimizer_for(label, self.lr), self.steps) for label in self.racers
         }

@@ -21,7 +21,7 @@ import math
 
 import traitlets
 
-from .. import landscapes, optim
+from .. import optim, surfaces
 from ..descent import descend
 from .live import _Explorer
 
@@ -134,5 +134,5 @@ class MomentumExplorer(_Explorer):
 
     def trajectory(self):
         """The run the explorer draws: gdlab's SGD with momentum on the quadratic."""
-        land = landscapes.quadratic([[self.curvature]], name="parabola")
+        land = surfaces.quadratic([[self.curvature]], name="parabola")
         return descend(land, self.x0, optim.sgd(lr=self.lr, momentum=self.momentum), self.steps)

@@ -4,18 +4,18 @@ minimum is a true minimum (zero gradient, positive-definite Hessian)."""
 import numpy as np
 import pytest
 
-from gdlab import landscapes
+from gdlab import surfaces
 
 ALL = [
-    landscapes.valley,
-    landscapes.bowl,
-    landscapes.double_well,
-    landscapes.himmelblau,
-    landscapes.rosenbrock,
-    landscapes.saddle,
-    landscapes.revenue,
-    landscapes.quadratic([[4.0, 1.0], [1.0, 0.5]], center=[1.0, -1.0]),
-    landscapes.quadratic([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.1]]),
+    surfaces.valley,
+    surfaces.bowl,
+    surfaces.double_well,
+    surfaces.himmelblau,
+    surfaces.rosenbrock,
+    surfaces.saddle,
+    surfaces.revenue,
+    surfaces.quadratic([[4.0, 1.0], [1.0, 0.5]], center=[1.0, -1.0]),
+    surfaces.quadratic([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.1]]),
 ]
 IDS = [f"{land.name}{land.dim}" for land in ALL]
 
@@ -72,22 +72,22 @@ def test_listed_saddles_have_zero_gradient_and_mixed_curvature(land):
 def test_known_minima():
     # Values checked by hand: the vertex of x^2 - 4x + 5, the optimum of the revenue
     # surface (dR/dx1 = 100 - 2 x1 = 0, dR/dx2 = 50 - 2 x2 = 0), Rosenbrock's (a, a^2).
-    assert landscapes.valley.minima[0].tolist() == [2.0]
-    assert landscapes.bowl.minima[0].tolist() == [3.0]
-    assert landscapes.revenue.minima[0].tolist() == [50.0, 25.0]
-    assert float(landscapes.revenue.f([50.0, 25.0])) == -3125.0
-    assert landscapes.rosenbrock.minima[0].tolist() == [1.0, 1.0]
-    assert len(landscapes.himmelblau.minima) == 4
-    assert max(abs(float(landscapes.himmelblau.f(m))) for m in landscapes.himmelblau.minima) < 1e-25
+    assert surfaces.valley.minima[0].tolist() == [2.0]
+    assert surfaces.bowl.minima[0].tolist() == [3.0]
+    assert surfaces.revenue.minima[0].tolist() == [50.0, 25.0]
+    assert float(surfaces.revenue.f([50.0, 25.0])) == -3125.0
+    assert surfaces.rosenbrock.minima[0].tolist() == [1.0, 1.0]
+    assert len(surfaces.himmelblau.minima) == 4
+    assert max(abs(float(surfaces.himmelblau.f(m))) for m in surfaces.himmelblau.minima) < 1e-25
     # The double well's left minimum is the global one: the +x term tilts the well.
-    left, right = landscapes.double_well.minima
+    left, right = surfaces.double_well.minima
     assert left[0] < 0 < right[0]
-    assert landscapes.saddle.minima == ()
+    assert surfaces.saddle.minima == ()
 
 
-def test_landscapes_evaluate_on_grids_for_plotting():
+def test_surfaces_evaluate_on_grids_for_plotting():
     X, Y = np.meshgrid(np.linspace(-1, 1, 5), np.linspace(-2, 2, 4))
-    for land in [landscapes.himmelblau, landscapes.rosenbrock, ALL[-2]]:
+    for land in [surfaces.himmelblau, surfaces.rosenbrock, ALL[-2]]:
         Z = land.f(np.stack([X, Y]))
         assert Z.shape == X.shape
         assert Z[2, 3] == pytest.approx(float(land.f([X[2, 3], Y[2, 3]])))
@@ -96,12 +96,12 @@ def test_landscapes_evaluate_on_grids_for_plotting():
 
 def test_wrong_dimension_and_bad_hessians_are_refused():
     with pytest.raises(ValueError, match="2 variable"):
-        landscapes.himmelblau.f([1.0, 2.0, 3.0])
+        surfaces.himmelblau.f([1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="square"):
-        landscapes.quadratic([[1.0, 2.0]])
+        surfaces.quadratic([[1.0, 2.0]])
     with pytest.raises(ValueError, match="symmetric"):
-        landscapes.quadratic([[1.0, 2.0], [0.0, 1.0]])
+        surfaces.quadratic([[1.0, 2.0], [0.0, 1.0]])
     with pytest.raises(ValueError, match="unknown landscape"):
-        landscapes.by_name("everest")
-    indefinite = landscapes.quadratic([[1.0, 0.0], [0.0, -1.0]])
+        surfaces.by_name("everest")
+    indefinite = surfaces.quadratic([[1.0, 0.0], [0.0, -1.0]])
     assert indefinite.minima == () and len(indefinite.saddles) == 1

@@ -1,4 +1,4 @@
-r"""Loss landscapes: small functions with known gradients, Hessians and minima.
+r"""Analytic test surfaces: small functions with known gradients, Hessians and minima.
 
 A :class:`Landscape` evaluates on a point of shape ``(dim,)`` or, for plotting, on a
 stack of grids of shape ``(dim, ...)``: ``f(np.stack([X, Y]))`` gives the surface over a
@@ -6,7 +6,7 @@ mesh. ``minima`` lists the local minima (lowest value first), each refined to ma
 precision by Newton's method from a published approximation, so nothing is hand-typed
 beyond the starting guess.
 
->>> from gdlab.landscapes import valley
+>>> from gdlab.surfaces import valley
 >>> float(valley.f(2.0)), valley.minima[0].tolist()
 (1.0, [2.0])
 """
@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .critical import newton_iterate
 
 __all__ = [
     "Landscape",
@@ -73,19 +75,16 @@ class Landscape:
         return np.asarray(self.hessian_fn(self._point(x)), dtype=np.float64).reshape(self.dim, self.dim)
 
 
-def _newton(grad_fn, hessian_fn, guess, iterations=50):
-    """Refine a critical point by Newton's method on the gradient."""
-    x = np.asarray(guess, dtype=np.float64).reshape(-1)
-    for _ in range(iterations):
-        step = np.linalg.solve(np.atleast_2d(hessian_fn(x)), np.atleast_1d(grad_fn(x)))
-        x = x - step
-        if np.max(np.abs(step)) < 1e-15 * (1 + np.max(np.abs(x))):
-            break
-    return x
+def _refine(grad_fn, hessian_fn, guess):
+    """A published approximation of a critical point, refined to machine precision."""
+    point = newton_iterate(grad_fn, hessian_fn, guess, max_iter=50, tol=0.0)
+    if point is None:
+        raise ValueError(f"Newton's method did not refine the critical point near {guess}")
+    return point
 
 
 def _make(name, dim, formula, fn, grad_fn, hessian_fn, bounds, minima=(), saddles=(), text=""):
-    refine = lambda points: tuple(_newton(grad_fn, hessian_fn, p) for p in points)  # noqa: E731
+    refine = lambda points: tuple(_refine(grad_fn, hessian_fn, p) for p in points)  # noqa: E731
     minima = sorted(refine(minima), key=lambda p: float(fn(p)))
     return Landscape(
         name,
