@@ -67,7 +67,8 @@ def visible_controls(box):
     return [
         c
         for c in box.locator("input, select").all()
-        if c.evaluate("c => c.parentElement.style.display !== 'none'")
+        # the read-only link box under the figure holds the settings, it is not one of them
+        if c.evaluate("c => c.parentElement.style.display !== 'none' && !c.readOnly")
     ]
 
 
