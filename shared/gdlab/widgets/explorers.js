@@ -986,21 +986,6 @@ function choiceSlider(container, model, name, label, options) {
   return range;
 }
 
-/**
- * Give each control of an explorer an id of its own. Every widget on a page may load its own
- * copy of this module, so the counter behind control()'s ids restarts at 1 for each explorer;
- * with two explorers on a page, a label would name the first explorer's control.
- */
-function ownIds(controls) {
-  const prefix = `downhill-${Math.random().toString(36).slice(2, 10)}`;
-  controls.querySelectorAll(".downhill-control").forEach((row, i) => {
-    const id = `${prefix}-${i}`;
-    row.querySelector("input, select").id = id;
-    row.querySelector("label").htmlFor = id;
-    row.querySelector("output").htmlFor = id;
-  });
-}
-
 function colours(model) {
   const palette = model.get("palette") ?? {};
   return { roles: palette.roles ?? PALETTE, sequence: palette.sequence ?? SEQUENCE };
@@ -1103,7 +1088,6 @@ function renderLossShapes(model, el_) {
   };
   for (const name of Object.keys(sliders)) bind(model, sliders[name].input, name, Number);
 
-  ownIds(controls);
   const svg = el("svg", { viewBox: "0 0 960 300", role: "img" });
   root.appendChild(svg);
   const lossP = panel(svg, { x: 0, y: 0, width: 320, height: 300, title: "Loss against the error", xlabel: "error e = ŷ − y", ylabel: "loss" });
@@ -1231,7 +1215,6 @@ function renderOutliers(model, el_) {
   bind(model, delta.input, "delta", Number);
   bind(model, steps.input, "steps", (v) => Math.round(Number(v)));
 
-  ownIds(controls);
   const svg = el("svg", { viewBox: "0 0 900 320", role: "img" });
   root.appendChild(svg);
   const fitP = panel(svg, { x: 0, y: 0, width: 600, height: 320, title: "", xlabel: "x", ylabel: "y" });
@@ -1453,7 +1436,6 @@ function renderSchedules(model, el_) {
     if (!spec.log) bind(model, params[name].input, name, (v) => (spec.int ? Math.round(Number(v)) : Number(v)));
   }
 
-  ownIds(controls);
   const svg = el("svg", { viewBox: "0 0 760 300", role: "img" });
   root.appendChild(svg);
   const p = panel(svg, { x: 0, y: 0, width: 760, height: 300, title: "", xlabel: "step t", ylabel: "learning rate lr(t)" });
@@ -1586,7 +1568,6 @@ function renderBatchSize(model, el_) {
   bind(model, seed.input, "seed", (v) => Math.round(Number(v)));
   bind(model, epochs.input, "epochs", (v) => Math.round(Number(v)));
 
-  ownIds(controls);
   const svg = el("svg", { viewBox: "0 0 820 340", role: "img" });
   root.appendChild(svg);
   const map = panel(svg, { x: 0, y: 0, width: 410, height: 340, title: "Path of (w₁, w₂) on the loss contours", xlabel: "w₁", ylabel: "w₂" });
@@ -1736,7 +1717,6 @@ function renderRegularization(model, el_) {
   const epoch = slider(controls, "Epoch", { min: 1, max: E, step: 1, value: model.get("epoch") });
   bind(model, epoch.input, "epoch", (v) => Math.round(Number(v)));
 
-  ownIds(controls);
   const svg = el("svg", { viewBox: "0 0 820 340", role: "img" });
   root.appendChild(svg);
   const lossP = panel(svg, { x: 0, y: 0, width: 410, height: 340, title: "", xlabel: "epoch", ylabel: "log₁₀ MSE" });
@@ -1886,7 +1866,6 @@ function renderMomentum(model, el_) {
   bind(model, mu.input, "momentum", Number);
   bind(model, curv.input, "curvature", Number);
   bind(model, steps.input, "steps", (v) => Math.round(Number(v)));
-  ownIds(controls);
 
   const svg = el("svg", { viewBox: "0 0 760 300", role: "img" });
   root.appendChild(svg);
