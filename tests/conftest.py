@@ -1,10 +1,12 @@
 """Shared fixtures: where the course lives and what its configuration says."""
 
+import atexit
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -34,44 +36,94 @@ def repository_url(book_config):
     return book_config["repository"]["url"]
 
 
+class _BookBuild:
+    """The whole book, built once per test run into a scratch folder, warnings as errors.
+
+    The build executes every notebook (about two minutes of one core) while the suite itself
+    keeps the other core busy, so it starts in the background when the tests are collected
+    (``pytest_collection_modifyitems``) and the ``built_book`` fixture waits for it. Its
+    kernels run on one thread (``OMP_NUM_THREADS=1``, one of the environments every claim must
+    hold in, see float_envs.py), so that the two jobs do not fight over the cores.
+    """
+
+    def __init__(self):
+        self.where = Path(tempfile.mkdtemp(prefix="downhill-book-"))
+        self.log = self.where / "build.log"
+        jupyter_book = Path(sys.executable).with_name("jupyter-book")
+        command = [
+            str(jupyter_book),
+            "build",
+            str(ROOT),
+            "--path-output",
+            str(self.where),
+            "--warningiserror",
+            "--keep-going",
+        ]
+        one_thread = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, **one_thread}
+            )
+        atexit.register(self.remove)
+
+    def wait(self):
+        returncode = self.process.wait()
+        log = self.log.read_text()
+        assert returncode == 0, f"the book build failed:\n{log[-6000:]}"
+        # _config.yml caches executions for authors; a fresh output folder has an empty cache, so
+        # here every notebook runs (with DOWNHILL_STRICT=1) and none is taken from a cache.
+        assert "Using cached notebook" not in log, "the test build took outputs from an execution cache"
+        # The kernel's own start-up notice is not a problem of the book.
+        noise = "Kernel is running over TCP without encryption"
+        lines = log.splitlines()
+        warnings = [line for line in lines if re.search(r"WARNING|ERROR", line) and noise not in line]
+        assert not warnings, "the build printed warnings:\n" + "\n".join(warnings)
+        return self.where / "_build" / "html"
+
+    def remove(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.where, ignore_errors=True)
+
+
+_book_build = None
+
+
+def _start_book_build():
+    global _book_build
+    if _book_build is None and not os.environ.get("DOWNHILL_BUILT_BOOK"):
+        _book_build = _BookBuild()
+    return _book_build
+
+
 @pytest.fixture(scope="session")
-def built_book(tmp_path_factory):
-    """Build the whole book once per test run, into a scratch folder, warnings as errors.
+def built_book():
+    """The built book's HTML folder (see :class:`_BookBuild`).
 
     While working on the browser tests, DOWNHILL_BUILT_BOOK=_build/html reuses a book that
     `make book` built instead (CI never sets it).
     """
     reuse = os.environ.get("DOWNHILL_BUILT_BOOK")
     if reuse:
-        yield Path(reuse).resolve()
-        return
-    out = tmp_path_factory.mktemp("book")
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run(
-        [
-            str(jupyter_book),
-            "build",
-            str(ROOT),
-            "--path-output",
-            str(out),
-            "--warningiserror",
-            "--keep-going",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, f"the book build failed:\n{log[-6000:]}"
-    # _config.yml caches executions for authors; a fresh output folder has an empty cache, so
-    # here every notebook runs (with DOWNHILL_STRICT=1) and none is taken from a cache.
-    assert "Using cached notebook" not in log, "the test build took outputs from an execution cache"
-    # The kernel's own start-up notice is not a problem of the book.
-    noise = "Kernel is running over TCP without encryption"
-    warnings = [line for line in log.splitlines() if re.search(r"WARNING|ERROR", line) and noise not in line]
-    assert not warnings, "the build printed warnings:\n" + "\n".join(warnings)
-    yield out / "_build" / "html"
-    shutil.rmtree(out, ignore_errors=True)
+        return Path(reuse).resolve()
+    return _start_book_build().wait()
+
+
+@pytest.fixture(scope="session")
+def assigned(tmp_path_factory):
+    """``otter assign`` on every master once per run (test_exercises.assign_all)."""
+    import test_exercises
+
+    return test_exercises.assign_all(tmp_path_factory.mktemp("assign"))
+
+
+@pytest.fixture(scope="session")
+def graded(assigned, tmp_path_factory):
+    """One batch of submissions graded by exercises/grade.py once per run (test_exercises.grade_batch)."""
+    import test_exercises
+
+    return test_exercises.grade_batch(assigned, tmp_path_factory.mktemp("submissions"))
 
 
 @pytest.fixture
@@ -90,11 +142,20 @@ def small_torch():
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Some tests need a virtual environment that pip takes minutes to build, mostly waiting on
+    """The book build (see :class:`_BookBuild`) starts now, in the background, if a test needs it.
+
+    Some tests need a virtual environment that pip takes minutes to build, mostly waiting on
     the network (Binder's, in test_binder.py): their modules define ``start_building()``.
-    Start those builds now, in the background, and run those tests last."""
+    Start those builds now, in the background, and run those tests last, after the book's."""
+    book = [item for item in items if "built_book" in getattr(item, "fixturenames", ())]
+    if book:
+        _start_book_build()
     late = [item for item in items if hasattr(getattr(item, "module", None), "start_building")]
+    if book or late:
+        # The tests of the built book after the others, so that its build has time to finish.
+        book_set, late_set = set(book), set(late)
+        rest = [item for item in items if item not in book_set and item not in late_set]
+        items[:] = rest + [item for item in book if item not in late_set] + late
     if late:
-        items[:] = [item for item in items if item not in late] + late
         for module in dict.fromkeys(item.module for item in late):
             module.start_building()

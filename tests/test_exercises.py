@@ -37,10 +37,10 @@ def _assign(master, workdir):
     return generate.assign(master, workdir)
 
 
-@pytest.fixture(scope="session")
-def assigned(tmp_path_factory):
-    """``otter assign`` on every master, two at a time (each in its own process: it changes directory)."""
-    workdir = tmp_path_factory.mktemp("assign")
+def assign_all(workdir):
+    """``otter assign`` on every master, two at a time (each in its own process: it changes directory).
+
+    The ``assigned`` fixture (conftest.py, so that test_autograder.py shares the one run)."""
     with ProcessPoolExecutor(max_workers=2) as pool:
         futures = {m.stem: pool.submit(_assign, m, workdir / m.stem) for m in MASTERS}
         return {stem: future.result() for stem, future in futures.items()}
@@ -306,10 +306,10 @@ BAD_CASES = [
 ]
 
 
-@pytest.fixture(scope="session")
-def graded(assigned, tmp_path_factory):
-    """One batch through exercises/grade.py, as an instructor runs it: every case in one folder."""
-    folder = tmp_path_factory.mktemp("submissions")
+def grade_batch(assigned, folder):
+    """One batch through exercises/grade.py, as an instructor runs it: every case in one folder.
+
+    The ``graded`` fixture (conftest.py, so that test_autograder.py shares the one batch)."""
     for stem, result in assigned.items():
         nbformat.write(result.solved, folder / f"solved-{stem}.ipynb")
         nbformat.write(result.exercise, folder / f"blank-{stem}.ipynb")
