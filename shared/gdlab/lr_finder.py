@@ -212,11 +212,10 @@ def _is_torch_module(value):
 
 def _torch_range_test(model, loss_fn, optimizer, train_data, batch_size, seed, sweep):
     import copy
-    from contextlib import nullcontext
 
     import torch
 
-    from .training import _check_data, _check_positive_int, _snapshot
+    from .training import _check_data, _check_positive_int, _snapshot, seeded
 
     if not callable(loss_fn):
         raise ValueError(f"loss_fn must be a function (input, target) -> loss, got {type(loss_fn).__name__}")
@@ -250,11 +249,8 @@ def _torch_range_test(model, loss_fn, optimizer, train_data, batch_size, seed, s
         optimizer.step()
         return loss.item()
 
-    rng = torch.random.fork_rng(devices=[]) if seed is not None else nullcontext()
     try:
-        with rng:
-            if seed is not None:
-                torch.manual_seed(seed)
+        with seeded(seed):
             model.train()
             return lr_range_test(step_fn, **sweep)
     finally:
