@@ -68,15 +68,23 @@ def execute(path, name, python=sys.executable, timeout=600, cwd=None, save=False
     Returns ``(ok, report)``: ``report`` names the failing cell and ends with its traceback.
     """
     env = {**os.environ, **environment(name, python)}
-    result = subprocess.run(
-        [str(python), __file__, "--execute", str(Path(path).resolve()), str(timeout)] + ["--save"] * save,
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=cwd or Path(path).resolve().parent,
-    )
-    report = _ANSI.sub("", result.stdout + result.stderr).replace(_KERNEL_NOTICE, "")
+    for _attempt in (1, 2):
+        result = subprocess.run(
+            [str(python), __file__, "--execute", str(Path(path).resolve()), str(timeout)] + ["--save"] * save,
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=cwd or Path(path).resolve().parent,
+        )
+        report = _ANSI.sub("", result.stdout + result.stderr).replace(_KERNEL_NOTICE, "")
+        # Two kernels started at the same moment can be handed the same free port; the second
+        # then never starts and no cell ran. Only that start-up race is tried again, once.
+        if result.returncode == 0 or _PORT_TAKEN not in report:
+            break
     return result.returncode == 0, report.strip()[-5000:]
+
+
+_PORT_TAKEN = "zmq.error.ZMQError: Address already in use"
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
