@@ -15,7 +15,24 @@ sys.path.insert(0, str(ROOT / "tests"))
 from test_setup import pins  # noqa: E402
 
 # The modules whose public API is annotated, checked with disallow_untyped_defs.
-TYPED = ["_checks", "claims", "data", "descent", "fitting", "regimes"]
+TYPED = [
+    "_checks",
+    "claims",
+    "critical",
+    "curves",
+    "data",
+    "descent",
+    "fitting",
+    "formula",
+    "losses",
+    "optim",
+    "plotting",
+    "recorded",
+    "regimes",
+    "regularization",
+    "schedules",
+    "surfaces",
+]
 
 
 def test_mypy_passes_on_gdlab():

@@ -17,7 +17,7 @@ both signs, a saddle; a zero eigenvalue and no negative one (or no positive one)
 """
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -176,7 +176,7 @@ def critical_points(
         raise ValueError(f"starts must have shape {expected} for {landscape.name}, got {starts.shape}")
     if not merge_radius > 0:
         raise ValueError(f"merge_radius must be positive, got {merge_radius}")
-    found: list[np.ndarray] = []
+    found: list[NDArray[np.float64]] = []
     for start in starts:
         x = newton(landscape, start, max_iter=max_iter, tol=tol)
         if x is not None and all(np.linalg.norm(x - other) >= merge_radius for other in found):
@@ -185,5 +185,6 @@ def critical_points(
     for x in found:
         H = landscape.hessian(x)
         H = (H + H.T) / 2  # symmetric up to rounding; make it exactly so
-        points.append(CriticalPoint(x, float(landscape.f(x)), np.linalg.eigvalsh(H), classify(H, atol=atol)))
+        eigenvalues = cast("NDArray[np.float64]", np.linalg.eigvalsh(H))  # stubs say floating[Any]
+        points.append(CriticalPoint(x, float(landscape.f(x)), eigenvalues, classify(H, atol=atol)))
     return tuple(sorted(points, key=lambda p: (_KINDS.index(p.kind), round(p.value, 9), *p.point.tolist())))

@@ -13,14 +13,22 @@ oscillating, diverged) and gives the numbers behind the verdict.
 ('overfitting', 3)
 """
 
+from __future__ import annotations
+
 import csv
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from os import PathLike
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:  # Matplotlib loads only when a figure is drawn
+    from matplotlib.axes import Axes
 
 __all__ = ["STOPPED_REASONS", "Diagnosis", "History", "PATTERNS", "diagnose"]
 
@@ -28,6 +36,8 @@ STOPPED_REASONS = ("running", "completed", "early_stopping", "non_finite")
 PATTERNS = ("good", "overfitting", "underfitting", "oscillating", "diverged")
 _FORMAT = "gdlab.History"
 _COLUMNS = ("train_loss", "val_loss", "lr", "grad_norm", "epoch_time")
+
+StrPath = str | PathLike[str]
 
 
 @dataclass
@@ -49,16 +59,16 @@ class History:
     ([1, 2], 2)
     """
 
-    train_loss: list = field(default_factory=list)
-    val_loss: list | None = None
-    lr: list = field(default_factory=list)
-    grad_norm: list = field(default_factory=list)
-    epoch_time: list = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] | None = None
+    lr: list[float] = field(default_factory=list)
+    grad_norm: list[float] = field(default_factory=list)
+    epoch_time: list[float] = field(default_factory=list)
     stopped_reason: str = "completed"
     best_epoch: int | None = None
     message: str = ""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         n = len(self.train_loss)
         for name in ("lr", "grad_norm", "epoch_time"):
             if not getattr(self, name):
@@ -78,18 +88,25 @@ class History:
         elif not 1 <= self.best_epoch <= n:
             raise ValueError(f"best_epoch must be between 1 and {n}, got {self.best_epoch}")
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.train_loss)
 
     @property
-    def epochs(self):
+    def epochs(self) -> list[int]:
         """The epoch numbers ``[1, 2, ..., len(self)]``."""
         return list(range(1, len(self) + 1))
 
-    def append(self, train_loss, val_loss, lr, grad_norm, epoch_time):
+    def append(
+        self, train_loss: float, val_loss: float | None, lr: float, grad_norm: float, epoch_time: float
+    ) -> None:
         """Record one more epoch and update ``best_epoch``."""
+        if self.val_loss is not None and val_loss is None:
+            raise ValueError(
+                "this history records a validation loss every epoch, got val_loss=None; "
+                "pass the epoch's validation loss (or start a History with val_loss=None)"
+            )
         self.train_loss.append(float(train_loss))
-        if self.val_loss is not None:
+        if self.val_loss is not None and val_loss is not None:
             self.val_loss.append(float(val_loss))
         self.lr.append(float(lr))
         self.grad_norm.append(float(grad_norm))
@@ -98,9 +115,9 @@ class History:
 
     # --- saving and reading back: every float is written with repr, so it comes back exact ---
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         """A plain dict of lists (the JSON layout)."""
-        record = {"format": _FORMAT, "version": 1, "epoch": self.epochs}
+        record: dict[str, Any] = {"format": _FORMAT, "version": 1, "epoch": self.epochs}
         for name in _COLUMNS:
             values = getattr(self, name)
             record[name] = None if values is None else list(values)
@@ -108,20 +125,20 @@ class History:
         return record
 
     @classmethod
-    def from_dict(cls, record):
+    def from_dict(cls, record: Mapping[str, Any]) -> Self:
         if record.get("format") != _FORMAT:
             raise ValueError(f"not a saved History: the 'format' field is {record.get('format')!r}")
         return cls(**{k: record[k] for k in (*_COLUMNS, "stopped_reason", "best_epoch", "message")})
 
-    def to_json(self, path):
+    def to_json(self, path: StrPath) -> None:
         """Write the history as JSON (non-finite losses as ``NaN``/``Infinity``, as Python's json does)."""
         Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
 
     @classmethod
-    def from_json(cls, path):
+    def from_json(cls, path: StrPath) -> Self:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
-    def to_csv(self, path):
+    def to_csv(self, path: StrPath) -> None:
         """Write one row per epoch; the first line, ``# gdlab.History {...}``, keeps how the run stopped.
 
         ``pandas.read_csv(path, comment="#")`` reads the table; the ``val_loss`` column is left
@@ -137,7 +154,7 @@ class History:
                 writer.writerow([k + 1, *(repr(getattr(self, c)[k]) for c in columns)])
 
     @classmethod
-    def from_csv(cls, path):
+    def from_csv(cls, path: StrPath) -> Self:
         with open(path, newline="") as file:
             first = file.readline()
             if not first.startswith(f"# {_FORMAT} "):
@@ -146,17 +163,19 @@ class History:
             reader = csv.DictReader(file)
             rows = list(reader)
             header = reader.fieldnames or []
-        columns = {c: [float(row[c]) for row in rows] if c in header else None for c in _COLUMNS}
+        columns: dict[str, Any] = {
+            c: [float(row[c]) for row in rows] if c in header else None for c in _COLUMNS
+        }
         return cls(**columns, **meta)
 
-    def plot(self, ax=None, title=None, log=False):
+    def plot(self, ax: Axes | None = None, title: str | None = None, log: bool = False) -> Axes:
         """Draw training and validation loss per epoch (see :func:`gdlab.plotting.plot_history`)."""
         from .plotting import plot_history  # Matplotlib loads only when a figure is drawn
 
         return plot_history(self, ax=ax, title=title, log=log)
 
 
-def _best_epoch(losses):
+def _best_epoch(losses: Sequence[float] | None) -> int | None:
     if losses is None or not len(losses):
         return None
     values = np.asarray(losses, dtype=np.float64)
@@ -169,11 +188,11 @@ class Diagnosis(NamedTuple):
     """What :func:`diagnose` concluded: a pattern from :data:`PATTERNS`, the numbers, a sentence."""
 
     pattern: str
-    evidence: dict
+    evidence: dict[str, Any]  # numbers, flags and the stopped reason, by name
     message: str
 
 
-def _slope(values):
+def _slope(values: NDArray[np.float64]) -> float:
     """Least-squares slope per epoch."""
     x = np.arange(len(values), dtype=np.float64)
     if len(values) < 2:
@@ -182,15 +201,15 @@ def _slope(values):
 
 
 def diagnose(
-    history,
-    baseline=None,
-    last=1 / 3,
-    oscillation=0.05,
-    rise=0.1,
-    gap=1.0,
-    high=0.2,
-    blowup=10.0,
-):
+    history: History,
+    baseline: float | None = None,
+    last: float = 1 / 3,
+    oscillation: float = 0.05,
+    rise: float = 0.1,
+    gap: float = 1.0,
+    high: float = 0.2,
+    blowup: float = 10.0,
+) -> Diagnosis:
     r"""Name the pattern a loss history shows, with the evidence.
 
     The *last part* is the last ``last`` fraction of the epochs (at least 3 epochs, or all of
@@ -229,7 +248,11 @@ def diagnose(
     n = len(history)
     train = np.asarray(history.train_loss, dtype=np.float64)
     val = None if history.val_loss is None else np.asarray(history.val_loss, dtype=np.float64)
-    evidence = {"epochs": n, "best_epoch": history.best_epoch, "stopped_reason": history.stopped_reason}
+    evidence: dict[str, Any] = {
+        "epochs": n,
+        "best_epoch": history.best_epoch,
+        "stopped_reason": history.stopped_reason,
+    }
 
     non_finite = not np.isfinite(train).all() or (val is not None and not np.isfinite(val).all())
     if history.stopped_reason == "non_finite" or non_finite:

@@ -23,8 +23,11 @@ ValueError: expected a number, a name or '(' at character 4, found '*'
 
 import math
 import re
+from collections.abc import Sequence
+from typing import Any, TypeAlias
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .surfaces import Landscape
 
@@ -37,14 +40,26 @@ MAX_LENGTH = 200
 _LOOPED_POWER = 16  # integer exponents up to this are repeated multiplications
 # ASCII only, exactly as the browser's tokenizer: spaces, numbers, names, operators.
 _SPACE = " \t\r\n"
+
+# A token: (kind, value, character position from 1, the text shown in messages); the value is
+# a float for "number", a str for "name" and "op", None for "end".
+Token: TypeAlias = tuple[str, Any, int, str]
+# A parsed formula: ("num", value), ("var", index), ("neg", tree), ("call", name, tree), or
+# (op, left, right) with op one of "add", "sub", "mul", "div", "pow".
+Tree: TypeAlias = tuple[Any, ...]
+# A number the formula is evaluated on: one point's coordinate, or a whole grid of them.
+_Num: TypeAlias = float | NDArray[np.float64]
+# A dual number: the value and its partial derivatives (d/dx, d/dy).
+Dual: TypeAlias = tuple[_Num, tuple[_Num, ...]]
 _TOKEN = re.compile(
     r"[ \t\r\n]*(?:([0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)"
     r"|([A-Za-z_][A-Za-z_0-9]*)|(\*\*|[-+*/^()]))"
 )
 
 
-def _tokens(text):
-    tokens, at = [], 0
+def _tokens(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    at = 0
     while at < len(text):
         rest = text[at:].lstrip(_SPACE)
         if not rest:
@@ -54,6 +69,7 @@ def _tokens(text):
             where = len(text) - len(rest) + 1
             raise ValueError(f"unexpected character {rest[0]!r} at character {where}")
         number, name, op = match.groups()
+        assert match.lastindex is not None  # a match always ends in one of the three groups
         where = match.start(match.lastindex) + 1
         if number is not None:
             tokens.append(("number", float(number), where, number))
@@ -69,36 +85,36 @@ def _tokens(text):
 class _Parser:
     """Recursive descent: sum -> product -> unary -> power -> atom."""
 
-    def __init__(self, text, dim):
+    def __init__(self, text: str, dim: int) -> None:
         self.tokens, self.at, self.variables = _tokens(text), 0, VARIABLES[:dim]
 
-    def peek(self):
+    def peek(self) -> Token:
         return self.tokens[self.at]
 
-    def take(self):
+    def take(self) -> Token:
         token = self.tokens[self.at]
         self.at += 1
         return token
 
-    def is_op(self, *ops):
+    def is_op(self, *ops: str) -> bool:
         kind, value, _, _ = self.peek()
         return kind == "op" and value in ops
 
-    def sum(self):
+    def sum(self) -> Tree:
         node = self.product()
         while self.is_op("+", "-"):
             op = self.take()[1]
             node = ("add" if op == "+" else "sub", node, self.product())
         return node
 
-    def product(self):
+    def product(self) -> Tree:
         node = self.unary()
         while self.is_op("*", "/"):
             op = self.take()[1]
             node = ("mul" if op == "*" else "div", node, self.unary())
         return node
 
-    def unary(self):
+    def unary(self) -> Tree:
         if self.is_op("-"):
             self.take()
             return ("neg", self.unary())
@@ -107,14 +123,14 @@ class _Parser:
             return self.unary()
         return self.power()
 
-    def power(self):
+    def power(self) -> Tree:
         base = self.atom()
         if self.is_op("^"):
             self.take()
             return ("pow", base, self.unary())
         return base
 
-    def atom(self):
+    def atom(self) -> Tree:
         kind, value, where, shown = self.take()
         if kind == "number":
             return ("num", value)
@@ -141,7 +157,7 @@ class _Parser:
             )
         raise ValueError(f"expected a number, a name or '(' at character {where}, found {_shown(shown)}")
 
-    def expect_close(self, opened):
+    def expect_close(self, opened: int) -> None:
         if not self.is_op(")"):
             _, _, where, shown = self.peek()
             raise ValueError(
@@ -150,11 +166,11 @@ class _Parser:
         self.take()
 
 
-def _shown(text):
+def _shown(text: str) -> str:
     return text if text == "the end" else repr(text)
 
 
-def parse(text, dim=1):
+def parse(text: str, dim: int = 1) -> Tree:
     """The tree of ``text`` in ``dim`` variables, or a ``ValueError`` saying where it fails."""
     if not isinstance(text, str):
         raise ValueError(f"a formula must be a string, got {type(text).__name__}")
@@ -176,12 +192,12 @@ def parse(text, dim=1):
 # --- evaluation on dual numbers: (value, (d/dx, d/dy)) -----------------------------------
 
 
-def _mul(a, b):
+def _mul(a: Dual, b: Dual) -> Dual:
     (av, ad), (bv, bd) = a, b
     return av * bv, tuple(da * bv + av * db for da, db in zip(ad, bd))
 
 
-def _power(a, b, b_tree):
+def _power(a: Dual, b: Dual, b_tree: Tree) -> Dual:
     av, ad = a
     if b_tree[0] == "num" and float(b_tree[1]).is_integer() and abs(b_tree[1]) <= _LOOPED_POWER:
         n = int(abs(b_tree[1]))
@@ -201,8 +217,10 @@ def _power(a, b, b_tree):
     return value, tuple(value * (db * log_a + bv * da / av) for da, db in zip(ad, bd))
 
 
-def _call(name, a):
+def _call(name: str, a: Dual) -> Dual:
     av, ad = a
+    value: _Num
+    slope: _Num
     if name == "sin":
         value, slope = np.sin(av), np.cos(av)
     elif name == "cos":
@@ -226,7 +244,7 @@ def _call(name, a):
     return value, tuple(slope * d for d in ad)
 
 
-def _evaluate(tree, point, dim):
+def _evaluate(tree: Tree, point: Sequence[_Num], dim: int) -> Dual:
     kind = tree[0]
     if kind == "num":
         return np.float64(tree[1]), (0.0,) * dim
@@ -250,7 +268,7 @@ def _evaluate(tree, point, dim):
     return _power(a, b, tree[2])
 
 
-def landscape(text, dim=1, bounds=None):
+def landscape(text: str, dim: int = 1, bounds: Sequence[tuple[float, float]] | None = None) -> Landscape:
     """A :class:`~gdlab.surfaces.Landscape` for the formula ``text`` in ``dim`` variables.
 
     Its gradient is exact (dual numbers); its Hessian is central differences of that
@@ -260,13 +278,13 @@ def landscape(text, dim=1, bounds=None):
     if bounds is None:
         bounds = [(-4.0, 4.0)] if dim == 1 else [(-3.0, 3.0), (-3.0, 3.0)]
 
-    def both(p):
+    def both(p: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         with np.errstate(all="ignore"):
             value, grad = _evaluate(tree, [np.asarray(p[i], dtype=np.float64) for i in range(dim)], dim)
             shape = np.shape(p[0])
             return np.broadcast_to(value, shape).copy(), np.stack([np.broadcast_to(g, shape) for g in grad])
 
-    def hessian(p):
+    def hessian(p: NDArray[np.float64]) -> NDArray[np.float64]:
         step = 1e-5 * (1.0 + np.abs(p))
         columns = []
         for i in range(dim):
@@ -283,5 +301,5 @@ def landscape(text, dim=1, bounds=None):
         fn=lambda p: both(p)[0],
         grad_fn=lambda p: both(p)[1],
         hessian_fn=hessian,
-        bounds=tuple(tuple(float(v) for v in b) for b in bounds),
+        bounds=tuple((float(lo), float(hi)) for lo, hi in bounds),
     )

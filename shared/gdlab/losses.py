@@ -21,6 +21,7 @@ array([1., 3.])
 """
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ._checks import as_float_array, check_same_shape
 
@@ -45,13 +46,17 @@ __all__ = [
 
 _REDUCTIONS = ("mean", "sum", "none")
 
+FloatArray = NDArray[np.float64]
+# What a loss returns: a NumPy scalar for reduction "mean" or "sum", an array for "none".
+Reduced = np.float64 | FloatArray
 
-def _check_reduction(reduction):
+
+def _check_reduction(reduction: str) -> None:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{reduction!r} is not a valid value for reduction; use one of {_REDUCTIONS}")
 
 
-def _prepare(input, target, reduction):
+def _prepare(input: ArrayLike, target: ArrayLike, reduction: str) -> tuple[FloatArray, FloatArray]:
     _check_reduction(reduction)
     input = as_float_array(input, "input")
     target = as_float_array(target, "target")
@@ -59,45 +64,48 @@ def _prepare(input, target, reduction):
     return input, target
 
 
-def _reduce(terms, reduction):
+def _reduce(terms: FloatArray, reduction: str) -> Reduced:
+    reduced: np.float64  # NumPy's stubs type the reductions of a float64 array as Any
     if reduction == "mean":
-        return terms.mean()
+        reduced = terms.mean()
+        return reduced
     if reduction == "sum":
-        return terms.sum()
+        reduced = terms.sum()
+        return reduced
     return terms
 
 
-def _reduce_grad(elementwise, reduction):
+def _reduce_grad(elementwise: FloatArray, reduction: str) -> FloatArray:
     # d(mean)/d(input_i) = d(term_i)/d(input_i) / n; "sum" and "none" keep it as is.
     if reduction == "mean":
         return elementwise / max(elementwise.size, 1)
     return elementwise
 
 
-def _check_delta(delta):
+def _check_delta(delta: float) -> None:
     if not np.isfinite(delta) or delta <= 0:
         raise ValueError(f"huber delta must be a positive number, got {delta}")
 
 
-def mse(input, target, reduction="mean"):
+def mse(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> Reduced:
     r"""Mean squared error :math:`\frac{1}{n}\sum_i (\hat y_i - y_i)^2`, no ½ (as ``F.mse_loss``)."""
     input, target = _prepare(input, target, reduction)
     return _reduce((input - target) ** 2, reduction)
 
 
-def mse_grad(input, target, reduction="mean"):
+def mse_grad(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> FloatArray:
     r"""Gradient of :func:`mse`: :math:`\frac{2}{n}(\hat y - y)` for ``"mean"``."""
     input, target = _prepare(input, target, reduction)
     return _reduce_grad(2.0 * (input - target), reduction)
 
 
-def mae(input, target, reduction="mean"):
+def mae(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> Reduced:
     r"""Mean absolute error :math:`\frac{1}{n}\sum_i |\hat y_i - y_i|` (``F.l1_loss``)."""
     input, target = _prepare(input, target, reduction)
     return _reduce(np.abs(input - target), reduction)
 
 
-def mae_grad(input, target, reduction="mean"):
+def mae_grad(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> FloatArray:
     r"""Gradient of :func:`mae`: :math:`\operatorname{sign}(\hat y - y)/n`.
 
     At an error of exactly 0 it is 0, as torch's autograd gives."""
@@ -105,7 +113,7 @@ def mae_grad(input, target, reduction="mean"):
     return _reduce_grad(np.sign(input - target), reduction)
 
 
-def huber(input, target, delta=1.0, reduction="mean"):
+def huber(input: ArrayLike, target: ArrayLike, delta: float = 1.0, reduction: str = "mean") -> Reduced:
     r"""Huber loss (``F.huber_loss``): quadratic near zero, linear beyond ``delta``.
 
     .. math:: \ell(e) = \tfrac12 e^2 \text{ if } |e| \le \delta, \quad
@@ -121,7 +129,9 @@ def huber(input, target, delta=1.0, reduction="mean"):
     return _reduce(terms, reduction)
 
 
-def huber_grad(input, target, delta=1.0, reduction="mean"):
+def huber_grad(
+    input: ArrayLike, target: ArrayLike, delta: float = 1.0, reduction: str = "mean"
+) -> FloatArray:
     r"""Gradient of :func:`huber`: :math:`e` inside ``delta``,
     :math:`\delta\,\operatorname{sign}(e)` outside."""
     _check_delta(delta)
@@ -133,22 +143,24 @@ def huber_grad(input, target, delta=1.0, reduction="mean"):
 # --- classification -------------------------------------------------------------------
 
 
-def _check_values_in(array, allowed, name, what):
+def _check_values_in(array: FloatArray, allowed: tuple[float, ...], name: str, what: str) -> None:
     if not np.all(np.isin(array, allowed)):
         bad = float(array[~np.isin(array, allowed)].flat[0])
         raise ValueError(f"{name} must contain only {what}, got {bad}")
 
 
-def _log_sigmoid(x):
+def _log_sigmoid(x: FloatArray) -> FloatArray:
     # log(1 / (1 + e^{-x})) without overflow for large |x|
     return -np.logaddexp(0.0, -x)
 
 
-def _sigmoid(x):
+def _sigmoid(x: FloatArray) -> FloatArray:
     return np.exp(_log_sigmoid(x))
 
 
-def _prepare_bce(input, target, eps, reduction):
+def _prepare_bce(
+    input: ArrayLike, target: ArrayLike, eps: float, reduction: str
+) -> tuple[FloatArray, FloatArray]:
     if not 0 < eps < 0.5:
         raise ValueError(f"eps must be a small positive number below 0.5, got {eps}")
     input, target = _prepare(input, target, reduction)
@@ -162,7 +174,9 @@ def _prepare_bce(input, target, eps, reduction):
     return np.clip(input, eps, 1 - eps), target
 
 
-def binary_cross_entropy(input, target, eps=1e-12, reduction="mean"):
+def binary_cross_entropy(
+    input: ArrayLike, target: ArrayLike, eps: float = 1e-12, reduction: str = "mean"
+) -> Reduced:
     r"""Binary cross-entropy on probabilities (``F.binary_cross_entropy``).
 
     .. math:: \ell(p, y) = -\bigl[y \log p + (1 - y) \log(1 - p)\bigr], \quad p \in [0, 1]
@@ -183,7 +197,9 @@ def binary_cross_entropy(input, target, eps=1e-12, reduction="mean"):
     return _reduce(terms, reduction)
 
 
-def binary_cross_entropy_grad(input, target, eps=1e-12, reduction="mean"):
+def binary_cross_entropy_grad(
+    input: ArrayLike, target: ArrayLike, eps: float = 1e-12, reduction: str = "mean"
+) -> FloatArray:
     r"""Gradient of :func:`binary_cross_entropy`: :math:`\frac{p - y}{p\,(1 - p)}` (over :math:`n` for
     ``"mean"``), with :math:`p` clipped to :math:`[\epsilon, 1 - \epsilon]`.
 
@@ -198,7 +214,9 @@ def binary_cross_entropy_grad(input, target, eps=1e-12, reduction="mean"):
     return _reduce_grad((p - target) / (p * (1 - p)), reduction)
 
 
-def _prepare_cross_entropy(logits, labels, reduction):
+def _prepare_cross_entropy(
+    logits: ArrayLike, labels: ArrayLike, reduction: str
+) -> tuple[FloatArray, NDArray[np.integer]]:
     _check_reduction(reduction)
     logits = as_float_array(logits, "logits")
     if logits.ndim != 2:
@@ -220,12 +238,13 @@ def _prepare_cross_entropy(logits, labels, reduction):
     return logits, labels
 
 
-def _log_softmax(logits):
-    shifted = logits - logits.max(axis=1, keepdims=True)  # log-sum-exp trick: nothing overflows
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+def _log_softmax(logits: FloatArray) -> FloatArray:
+    shifted: FloatArray = logits - logits.max(axis=1, keepdims=True)  # log-sum-exp trick: nothing overflows
+    log_total: FloatArray = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return shifted - log_total
 
 
-def cross_entropy(logits, labels, reduction="mean"):
+def cross_entropy(logits: ArrayLike, labels: ArrayLike, reduction: str = "mean") -> Reduced:
     r"""Softmax cross-entropy on logits with integer class labels (``F.cross_entropy``).
 
     .. math:: \ell_i = -\log \frac{e^{z_{i,y_i}}}{\sum_c e^{z_{i,c}}}
@@ -245,7 +264,7 @@ def cross_entropy(logits, labels, reduction="mean"):
     return _reduce(terms, reduction)
 
 
-def cross_entropy_grad(logits, labels, reduction="mean"):
+def cross_entropy_grad(logits: ArrayLike, labels: ArrayLike, reduction: str = "mean") -> FloatArray:
     r"""Gradient of :func:`cross_entropy` with respect to the logits:
     :math:`\bigl(\operatorname{softmax}(z) - \operatorname{onehot}(y)\bigr)/N` for ``"mean"``.
 
@@ -261,13 +280,13 @@ def cross_entropy_grad(logits, labels, reduction="mean"):
     return grad
 
 
-def _prepare_signed(scores, target, reduction):
+def _prepare_signed(scores: ArrayLike, target: ArrayLike, reduction: str) -> tuple[FloatArray, FloatArray]:
     scores, target = _prepare(scores, target, reduction)
     _check_values_in(target, (-1.0, 1.0), "target", "the labels -1 and +1")
     return scores, target
 
 
-def hinge(scores, target, reduction="mean"):
+def hinge(scores: ArrayLike, target: ArrayLike, reduction: str = "mean") -> Reduced:
     r"""Hinge loss of a linear classifier's scores, labels in :math:`\{-1, +1\}` (as in SVMs).
 
     .. math:: \ell(s, y) = \max(0,\ 1 - y\,s)
@@ -284,7 +303,7 @@ def hinge(scores, target, reduction="mean"):
     return _reduce(np.maximum(0.0, 1.0 - target * scores), reduction)
 
 
-def hinge_grad(scores, target, reduction="mean"):
+def hinge_grad(scores: ArrayLike, target: ArrayLike, reduction: str = "mean") -> FloatArray:
     r"""Gradient of :func:`hinge`: :math:`-y` where the margin :math:`y s < 1`, else 0.
 
     At a margin of exactly 1 it is 0 (a point on the margin is not pushed further), as
@@ -298,7 +317,9 @@ def hinge_grad(scores, target, reduction="mean"):
     return _reduce_grad(np.where(target * scores < 1.0, -target, 0.0), reduction)
 
 
-def _prepare_focal(logits, target, gamma, alpha, reduction):
+def _prepare_focal(
+    logits: ArrayLike, target: ArrayLike, gamma: float, alpha: float, reduction: str
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     if not np.isfinite(gamma) or gamma < 0:
         raise ValueError(f"gamma must be a non-negative number (0 gives plain cross-entropy), got {gamma}")
     if not np.isfinite(alpha) or alpha > 1:
@@ -314,7 +335,9 @@ def _prepare_focal(logits, target, gamma, alpha, reduction):
     return sign, log_p_t, one_minus_p_t, alpha_t
 
 
-def focal(logits, target, gamma=2.0, alpha=0.25, reduction="mean"):
+def focal(
+    logits: ArrayLike, target: ArrayLike, gamma: float = 2.0, alpha: float = 0.25, reduction: str = "mean"
+) -> Reduced:
     r"""Focal loss (Lin et al., 2017) on logits with labels in :math:`\{0, 1\}`.
 
     .. math:: \ell = -\alpha_t\,(1 - p_t)^{\gamma} \log p_t, \quad
@@ -335,7 +358,9 @@ def focal(logits, target, gamma=2.0, alpha=0.25, reduction="mean"):
     return _reduce(-alpha_t * one_minus_p_t**gamma * log_p_t, reduction)
 
 
-def focal_grad(logits, target, gamma=2.0, alpha=0.25, reduction="mean"):
+def focal_grad(
+    logits: ArrayLike, target: ArrayLike, gamma: float = 2.0, alpha: float = 0.25, reduction: str = "mean"
+) -> FloatArray:
     r"""Gradient of :func:`focal` with respect to the logits, with :math:`q = 1 - p_t` and
     :math:`s = 2y - 1`:
 
@@ -356,7 +381,9 @@ def focal_grad(logits, target, gamma=2.0, alpha=0.25, reduction="mean"):
 _NORM_EPS = 1e-12  # as F.normalize: a row's norm is clamped to at least this
 
 
-def _prepare_info_nce(z_a, z_b, temperature, reduction):
+def _prepare_info_nce(
+    z_a: ArrayLike, z_b: ArrayLike, temperature: float, reduction: str
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     _check_reduction(reduction)
     if not np.isfinite(temperature) or temperature <= 0:
         raise ValueError(f"temperature must be a positive number, got {temperature}")
@@ -375,7 +402,7 @@ def _prepare_info_nce(z_a, z_b, temperature, reduction):
     return u, v, norm_a, (u @ v.T) / temperature
 
 
-def info_nce(z_a, z_b, temperature=0.1, reduction="mean"):
+def info_nce(z_a: ArrayLike, z_b: ArrayLike, temperature: float = 0.1, reduction: str = "mean") -> Reduced:
     r"""InfoNCE (the contrastive loss of CPC, SimCLR and CLIP), one direction: a → b.
 
     .. math:: \ell_i = -\log \frac{\exp(\cos(a_i, b_i)/\tau)}{\sum_{j=1}^{N} \exp(\cos(a_i, b_j)/\tau)}
@@ -399,7 +426,9 @@ def info_nce(z_a, z_b, temperature=0.1, reduction="mean"):
     return _reduce(terms, reduction)
 
 
-def info_nce_grad(z_a, z_b, temperature=0.1, reduction="mean"):
+def info_nce_grad(
+    z_a: ArrayLike, z_b: ArrayLike, temperature: float = 0.1, reduction: str = "mean"
+) -> FloatArray:
     r"""Gradient of :func:`info_nce` with respect to ``z_a``. With :math:`G = \operatorname{softmax}(S) - I`
     (over :math:`N` for ``"mean"``) and :math:`u_i = a_i/\lVert a_i\rVert`,
 

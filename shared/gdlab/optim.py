@@ -18,10 +18,11 @@ array([0.6])
 """
 
 import math
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, NamedTuple, Protocol, TypeAlias, TypeGuard, TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "AdagradState",
@@ -37,47 +38,59 @@ __all__ = [
     "sgd",
 ]
 
+FloatArray = NDArray[np.float64]
+# Parameters, gradients and state buffers: one array, or a list/tuple of them (nested freely).
+Tree: TypeAlias = FloatArray | Sequence["Tree"]
+TreeT = TypeVar("TreeT", bound=Tree)
+StateT = TypeVar("StateT")
 
-class Optimizer(NamedTuple):
+
+class Step(Protocol[StateT]):
+    """``step(params, grads, state) -> (params, state)``: the new params have the old ones' structure."""
+
+    def __call__(self, params: TreeT, grads: ArrayLike, state: StateT, /) -> tuple[TreeT, StateT]: ...
+
+
+class Optimizer(NamedTuple, Generic[StateT]):
     """A pure optimizer: ``init(params) -> state`` and ``step(params, grads, state)``."""
 
     name: str
-    hyperparams: dict
-    init: Callable[[Any], Any]
-    step: Callable[[Any, Any, Any], tuple]
+    hyperparams: dict[str, float | tuple[float, ...]]
+    init: Callable[[ArrayLike], StateT]
+    step: Step[StateT]
 
 
 class SGDState(NamedTuple):
     step: int
-    momentum_buffer: Any  # None until the first step (torch starts it at the first gradient)
+    momentum_buffer: Tree | None  # None until the first step (torch starts it at the first gradient)
 
 
 class AdagradState(NamedTuple):
     step: int
-    sum: Any
+    sum: Tree
 
 
 class RMSpropState(NamedTuple):
     step: int
-    square_avg: Any
-    momentum_buffer: Any
-    grad_avg: Any
+    square_avg: Tree
+    momentum_buffer: Tree | None  # None unless momentum > 0
+    grad_avg: Tree | None  # None unless centered
 
 
 class AdamState(NamedTuple):
     step: int
-    exp_avg: Any
-    exp_avg_sq: Any
+    exp_avg: Tree
+    exp_avg_sq: Tree
 
 
 # --- parameter trees: one array, or a list/tuple of arrays ---------------------------
 
 
-def _is_seq(tree):
+def _is_seq(tree: object) -> TypeGuard[list[Any] | tuple[Any, ...]]:
     return isinstance(tree, (list, tuple))
 
 
-def _as_arrays(tree, name):
+def _as_arrays(tree: ArrayLike, name: str) -> Tree:
     if _is_seq(tree):
         return type(tree)(_as_arrays(leaf, name) for leaf in tree)
     array = np.asarray(tree, dtype=np.float64)
@@ -86,7 +99,7 @@ def _as_arrays(tree, name):
     return array
 
 
-def _map(fn, *trees):
+def _map(fn: Callable[..., FloatArray], *trees: Tree) -> Tree:
     first = trees[0]
     if _is_seq(first):
         if any(len(t) != len(first) for t in trees):
@@ -95,15 +108,15 @@ def _map(fn, *trees):
     return fn(*trees)
 
 
-def _zeros_like(tree):
+def _zeros_like(tree: Tree) -> Tree:
     return _map(np.zeros_like, tree)
 
 
-def _check_pair(params, grads):
+def _check_pair(params: ArrayLike, grads: ArrayLike) -> tuple[Tree, Tree]:
     params = _as_arrays(params, "params")
     grads = _as_arrays(grads, "grads")
 
-    def check(p, g):
+    def check(p: FloatArray, g: FloatArray) -> FloatArray:
         if p.shape != g.shape:
             raise ValueError(f"each gradient must have its parameter's shape: {g.shape} vs {p.shape}")
         return p
@@ -112,7 +125,7 @@ def _check_pair(params, grads):
     return params, grads
 
 
-def _l2(grads, params, weight_decay):
+def _l2(grads: Tree, params: Tree, weight_decay: float) -> Tree:
     r"""L2 weight decay coupled as torch does it: :math:`g + \lambda\theta` (none for :math:`\lambda = 0`)."""
     if not weight_decay:
         return grads
@@ -122,18 +135,18 @@ def _l2(grads, params, weight_decay):
 # --- validation with torch.optim's wording --------------------------------------------
 
 
-def _check_lr(lr):
+def _check_lr(lr: object) -> None:
     # torch accepts lr = 0 (a no-op); the course refuses it, since nothing would move.
     if not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
         raise ValueError(f"Invalid learning rate: {lr}")
 
 
-def _check_nonneg(value, what):
+def _check_nonneg(value: float, what: str) -> None:
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"Invalid {what}: {value}")
 
 
-def _check_betas(betas):
+def _check_betas(betas: Sequence[float]) -> None:
     if len(betas) != 2:
         raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
     for index, beta in enumerate(betas):
@@ -144,7 +157,13 @@ def _check_betas(betas):
 # --- SGD ---------------------------------------------------------------------------
 
 
-def sgd(lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+def sgd(
+    lr: float,
+    momentum: float = 0.0,
+    dampening: float = 0.0,
+    weight_decay: float = 0.0,
+    nesterov: bool = False,
+) -> Optimizer[SGDState]:
     r"""Stochastic gradient descent with optional momentum, as ``torch.optim.SGD``.
 
     .. math:: g \leftarrow g + \lambda\theta,\quad b \leftarrow \mu b + (1-\tau) g,\quad
@@ -158,10 +177,11 @@ def sgd(lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
     if nesterov and (momentum <= 0 or dampening != 0):
         raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
-    def init(params):
+    def init(params: ArrayLike) -> SGDState:
         return SGDState(step=0, momentum_buffer=None)
 
-    def step(params, grads, state):
+    # Typed Any: the Step protocol promises the caller's structure back, which mypy cannot follow.
+    def step(params: ArrayLike, grads: ArrayLike, state: SGDState) -> tuple[Any, SGDState]:
         params, grads = _check_pair(params, grads)
         grads = _l2(grads, params, weight_decay)
         buffer = state.momentum_buffer
@@ -177,14 +197,22 @@ def sgd(lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
         params = _map(lambda p, g: p - lr * g, params, grads)
         return params, SGDState(state.step + 1, buffer)
 
-    hyper = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
+    hyper: dict[str, float | tuple[float, ...]] = dict(
+        lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov
+    )
     return Optimizer("sgd", hyper, init, step)
 
 
 # --- Adagrad -------------------------------------------------------------------------
 
 
-def adagrad(lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
+def adagrad(
+    lr: float = 0.01,
+    lr_decay: float = 0.0,
+    weight_decay: float = 0.0,
+    initial_accumulator_value: float = 0.0,
+    eps: float = 1e-10,
+) -> Optimizer[AdagradState]:
     r"""Adagrad, as ``torch.optim.Adagrad``: each coordinate's rate shrinks with its
     accumulated squared gradients,
     :math:`\theta \leftarrow \theta - \frac{\alpha_t g}{\sqrt{\sum g^2} + \epsilon}`.
@@ -195,11 +223,11 @@ def adagrad(lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0
     _check_nonneg(initial_accumulator_value, "initial_accumulator_value value")
     _check_nonneg(eps, "epsilon value")
 
-    def init(params):
+    def init(params: ArrayLike) -> AdagradState:
         params = _as_arrays(params, "params")
         return AdagradState(0, _map(lambda p: np.full_like(p, initial_accumulator_value), params))
 
-    def step(params, grads, state):
+    def step(params: ArrayLike, grads: ArrayLike, state: AdagradState) -> tuple[Any, AdagradState]:
         params, grads = _check_pair(params, grads)
         t = state.step + 1
         grads = _l2(grads, params, weight_decay)
@@ -208,7 +236,7 @@ def adagrad(lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0
         params = _map(lambda p, g, s: p - clr * g / (np.sqrt(s) + eps), params, grads, total)
         return params, AdagradState(t, total)
 
-    hyper = dict(
+    hyper: dict[str, float | tuple[float, ...]] = dict(
         lr=lr,
         lr_decay=lr_decay,
         weight_decay=weight_decay,
@@ -221,7 +249,21 @@ def adagrad(lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0
 # --- RMSprop -------------------------------------------------------------------------
 
 
-def rmsprop(lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
+def _missing_buffer(name: str, setting: str) -> ValueError:
+    return ValueError(
+        f"state.{name} is None: this state was made by an rmsprop with {setting}; "
+        "start from this optimizer's own init(params)"
+    )
+
+
+def rmsprop(
+    lr: float = 0.01,
+    alpha: float = 0.99,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    momentum: float = 0.0,
+    centered: bool = False,
+) -> Optimizer[RMSpropState]:
     r"""RMSprop, as ``torch.optim.RMSprop`` (note: :math:`\epsilon` is added *outside* the root).
 
     .. math:: v \leftarrow \alpha v + (1-\alpha) g^2,\quad
@@ -233,7 +275,7 @@ def rmsprop(lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, cente
     _check_nonneg(weight_decay, "weight_decay value")
     _check_nonneg(alpha, "alpha value")
 
-    def init(params):
+    def init(params: ArrayLike) -> RMSpropState:
         params = _as_arrays(params, "params")
         zeros = _zeros_like(params)
         return RMSpropState(
@@ -243,43 +285,51 @@ def rmsprop(lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, cente
             _zeros_like(params) if centered else None,
         )
 
-    def step(params, grads, state):
+    def step(params: ArrayLike, grads: ArrayLike, state: RMSpropState) -> tuple[Any, RMSpropState]:
         params, grads = _check_pair(params, grads)
         grads = _l2(grads, params, weight_decay)
         square_avg = _map(lambda v, g: alpha * v + (1 - alpha) * g * g, state.square_avg, grads)
         grad_avg = state.grad_avg
         if centered:
+            if grad_avg is None:
+                raise _missing_buffer("grad_avg", "centered=False")
             grad_avg = _map(lambda m, g: m + (1 - alpha) * (g - m), grad_avg, grads)
             denom = _map(lambda v, m: np.sqrt(v - m * m) + eps, square_avg, grad_avg)
         else:
             denom = _map(lambda v: np.sqrt(v) + eps, square_avg)
         buffer = state.momentum_buffer
         if momentum > 0:
+            if buffer is None:
+                raise _missing_buffer("momentum_buffer", "momentum=0")
             buffer = _map(lambda b, g, d: momentum * b + g / d, buffer, grads, denom)
             params = _map(lambda p, b: p - lr * b, params, buffer)
         else:
             params = _map(lambda p, g, d: p - lr * g / d, params, grads, denom)
         return params, RMSpropState(state.step + 1, square_avg, buffer, grad_avg)
 
-    hyper = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
+    hyper: dict[str, float | tuple[float, ...]] = dict(
+        lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered
+    )
     return Optimizer("rmsprop", hyper, init, step)
 
 
 # --- Adam and AdamW ------------------------------------------------------------------
 
 
-def _adam_like(name, lr, betas, eps, weight_decay, decoupled):
+def _adam_like(
+    name: str, lr: float, betas: tuple[float, float], eps: float, weight_decay: float, decoupled: bool
+) -> Optimizer[AdamState]:
     _check_lr(lr)
     _check_nonneg(eps, "epsilon value")
     _check_betas(betas)
     _check_nonneg(weight_decay, "weight_decay value")
     beta1, beta2 = betas
 
-    def init(params):
+    def init(params: ArrayLike) -> AdamState:
         params = _as_arrays(params, "params")
         return AdamState(0, _zeros_like(params), _zeros_like(params))
 
-    def step(params, grads, state):
+    def step(params: ArrayLike, grads: ArrayLike, state: AdamState) -> tuple[Any, AdamState]:
         params, grads = _check_pair(params, grads)
         t = state.step + 1
         if weight_decay and decoupled:
@@ -293,11 +343,15 @@ def _adam_like(name, lr, betas, eps, weight_decay, decoupled):
         params = _map(lambda p, m, v: p - step_size * m / (np.sqrt(v) / root_correction + eps), params, m, v)
         return params, AdamState(t, m, v)
 
-    hyper = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+    hyper: dict[str, float | tuple[float, ...]] = dict(
+        lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay
+    )
     return Optimizer(name, hyper, init, step)
 
 
-def adam(lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+def adam(
+    lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0
+) -> Optimizer[AdamState]:
     r"""Adam, as ``torch.optim.Adam``; ``weight_decay`` adds :math:`\lambda\theta` to the gradient (L2).
 
     .. math:: m \leftarrow \beta_1 m + (1-\beta_1) g,\quad
@@ -307,16 +361,28 @@ def adam(lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
     return _adam_like("adam", lr, betas, eps, weight_decay, decoupled=False)
 
 
-def adamw(lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+def adamw(
+    lr: float = 0.001,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 0.01,
+) -> Optimizer[AdamState]:
     r"""AdamW, as ``torch.optim.AdamW``: weight decay is decoupled,
     :math:`\theta \leftarrow \theta(1 - \alpha\lambda)` before the Adam step."""
     return _adam_like("adamw", lr, betas, eps, weight_decay, decoupled=True)
 
 
-_FACTORIES = {"sgd": sgd, "adagrad": adagrad, "rmsprop": rmsprop, "adam": adam, "adamw": adamw}
+# Each factory returns an optimizer with its own state type, so the table holds Optimizer[Any].
+_FACTORIES: dict[str, Callable[..., Optimizer[Any]]] = {
+    "sgd": sgd,
+    "adagrad": adagrad,
+    "rmsprop": rmsprop,
+    "adam": adam,
+    "adamw": adamw,
+}
 
 
-def by_name(name, **hyperparams):
+def by_name(name: str, **hyperparams: Any) -> Optimizer[Any]:
     """Build an optimizer from its name: ``by_name("adam", lr=0.01)``."""
     try:
         factory = _FACTORIES[name]

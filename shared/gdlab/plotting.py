@@ -4,10 +4,24 @@ Each helper draws onto an ``Axes`` it is given (or a new one) and returns it, wi
 title and labelled axes; none of them computes a trajectory.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
 from itertools import cycle
+from typing import TYPE_CHECKING, TypeAlias
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
+from numpy.typing import ArrayLike, NDArray
+
+if TYPE_CHECKING:
+    from .curves import History
+    from .descent import Trajectory
+    from .surfaces import Landscape
+
+# What loss_per_step draws as one curve: a trajectory's losses, or the losses themselves.
+_Curve: TypeAlias = "Trajectory | ArrayLike"
 
 __all__ = [
     "PALETTE",
@@ -33,7 +47,7 @@ PALETTE = {
 SEQUENCE = ["#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 
 
-def style():
+def style() -> None:
     """Apply the course's Matplotlib defaults (figure size for the page, grid, fonts)."""
     plt.rcParams.update(
         {
@@ -49,11 +63,21 @@ def style():
     )
 
 
-def _axes(ax):
-    return ax if ax is not None else plt.subplots()[1]
+def _axes(ax: Axes | None) -> Axes:
+    if ax is not None:
+        return ax
+    new: Axes = plt.subplots()[1]  # typed here: pyplot types the axes of subplots() as Any
+    return new
 
 
-def curve_with_path(landscape, trajectory=None, ax=None, title=None, xlim=None, label="path"):
+def curve_with_path(
+    landscape: Landscape,
+    trajectory: Trajectory | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    xlim: tuple[float, float] | None = None,
+    label: str = "path",
+) -> Axes:
     """Draw a 1-D landscape and, if given, the points a trajectory visited on it."""
     ax = _axes(ax)
     lo, hi = xlim if xlim is not None else landscape.bounds[0]
@@ -85,25 +109,30 @@ def curve_with_path(landscape, trajectory=None, ax=None, title=None, xlim=None, 
 
 
 def contours_with_paths(
-    landscape,
-    trajectories=(),
-    labels=None,
-    ax=None,
-    title=None,
-    levels=30,
-    bounds=None,
-    log_levels=False,
-    xlabel="x",
-    ylabel="y",
-    colorbar_label="f(x, y)",
-    equal_aspect=False,
-):
+    landscape: Landscape,
+    trajectories: Sequence[Trajectory] = (),
+    labels: Sequence[str | None] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    levels: int | ArrayLike = 30,
+    bounds: Sequence[tuple[float, float]] | None = None,
+    log_levels: bool = False,
+    xlabel: str = "x",
+    ylabel: str = "y",
+    colorbar_label: str = "f(x, y)",
+    equal_aspect: bool = False,
+) -> Axes:
     """Contours of a 2-D landscape with each trajectory's path drawn over them."""
     ax = _axes(ax)
     (x_lo, x_hi), (y_lo, y_hi) = bounds if bounds is not None else landscape.bounds
     X, Y = np.meshgrid(np.linspace(x_lo, x_hi, 200), np.linspace(y_lo, y_hi, 200))
-    Z = landscape.f(np.stack([X, Y]))
+    Z = np.asarray(landscape.f(np.stack([X, Y])))  # an array: f over a grid
     if log_levels:
+        if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)):
+            raise ValueError(
+                "log_levels=True spaces the contour levels geometrically, so levels must be their "
+                f"number, got {type(levels).__name__}"
+            )
         shift = Z.min() - 1e-3
         levels = np.geomspace(1e-3, Z.max() - shift, levels) + shift
     contour = ax.contour(X, Y, Z, levels=levels, cmap="viridis", linewidths=0.8)
@@ -128,8 +157,16 @@ def contours_with_paths(
     return ax
 
 
-def loss_per_step(trajectories, labels=None, ax=None, title="Loss per step", log=False, ylabel="loss"):
-    """Loss against step for one or more trajectories (or plain sequences of losses)."""
+def loss_per_step(
+    trajectories: _Curve | list[_Curve] | tuple[_Curve, ...],
+    labels: Sequence[str | None] | None = None,
+    ax: Axes | None = None,
+    title: str = "Loss per step",
+    log: bool = False,
+    ylabel: str = "loss",
+) -> Axes:
+    """Loss against step for one trajectory or a list or tuple of them (each may also be an
+    array of losses; a list is always read as several curves)."""
     ax = _axes(ax)
     if not isinstance(trajectories, (list, tuple)):
         trajectories = [trajectories]
@@ -147,7 +184,9 @@ def loss_per_step(trajectories, labels=None, ax=None, title="Loss per step", log
     return ax
 
 
-def plot_history(history, ax=None, title: str | None = None, log: bool = False):
+def plot_history(
+    history: History, ax: Axes | None = None, title: str | None = None, log: bool = False
+) -> Axes:
     """Training and validation loss of a :class:`gdlab.curves.History` against epoch, the
     best epoch marked; returns the ``Axes``.
 
@@ -156,7 +195,7 @@ def plot_history(history, ax=None, title: str | None = None, log: bool = False):
     ax = _axes(ax)
     epochs = np.asarray(history.epochs)
 
-    def finite(values):
+    def finite(values: ArrayLike) -> NDArray[np.float64]:
         values = np.asarray(values, dtype=np.float64)
         return np.where(np.isfinite(values), values, np.nan)
 

@@ -17,26 +17,47 @@ losses of a float32 model are float32 numbers, so nothing is lost (checked when 
 0.02
 """
 
+from __future__ import annotations
+
 import base64
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import data
 from .curves import History, diagnose
 
+if TYPE_CHECKING:  # torch loads when a run is trained, not when a recording is read
+    import torch
+
+    Pair = tuple[torch.Tensor, torch.Tensor]  # (X, y), y of shape (n, 1)
+    Callback = Callable[[History], object]
+
 __all__ = ["GRID", "Recording", "cubic_datasets", "record_grid", "snap", "train_cubic"]
+
 
 # The grid the book records: the chapter's runs (1, 16 and 128 hidden units; 20, 200 and 400
 # training points; Adam at 0.005, 0.02 and 0.3), every epoch up to 600, the longest run of the
 # chapter. 27 runs of 600 epochs take about 18 s on one core; 1,000 epochs would take 30 s.
-GRID = {"hidden": (1, 16, 128), "n_train": (20, 200, 400), "lr": (0.005, 0.02, 0.3), "epochs": 600}
+class _Grid(TypedDict):
+    hidden: tuple[int, ...]
+    n_train: tuple[int, ...]
+    lr: tuple[float, ...]
+    epochs: int
+
+
+GRID: _Grid = {"hidden": (1, 16, 128), "n_train": (20, 200, 400), "lr": (0.005, 0.02, 0.3), "epochs": 600}
 EPOCH_STEP = 10  # the epoch control moves in tens: a diagnosis is recorded for each multiple
+_Number = TypeVar("_Number", int, float)
+Settings = tuple[int, int, float]  # (hidden, n_train, lr)
 _CODES = {"good": "g", "overfitting": "o", "underfitting": "u", "oscillating": "s", "diverged": "d"}
 
 
-def snap(value, choices):
+def snap(value: float, choices: Sequence[_Number]) -> _Number:
     """The choice nearest to ``value`` on a log scale (the first of two equally near ones).
 
     >>> snap(50, (20, 200, 400)), snap(1000, (20, 200, 400))
@@ -49,19 +70,19 @@ def snap(value, choices):
     return min(choices, key=lambda c: abs(math.log(value) - math.log(c)))
 
 
-def run_key(i, j, k):
+def run_key(i: int, j: int, k: int) -> str:
     """The payload's name for the run at position ``(i, j, k)`` of the hidden, n_train and lr axes."""
     return f"{i}/{j}/{k}"
 
 
-def cubic_datasets(n_train, noise=0.1, seed=0):
+def cubic_datasets(n_train: int, noise: float = 0.1, seed: int = 0) -> tuple[Pair, Pair]:
     """The training and validation pairs ``(X, y)`` of the cubic, ``y`` of shape ``(n, 1)``.
 
     The tensors take torch's default dtype (float32 unless changed), as the model's weights do.
     """
     import torch
 
-    def tensors(d):
+    def tensors(d: data.Regression) -> Pair:
         dtype = torch.get_default_dtype()
         return torch.as_tensor(d.X, dtype=dtype), torch.as_tensor(d.y, dtype=dtype).reshape(-1, 1)
 
@@ -70,7 +91,15 @@ def cubic_datasets(n_train, noise=0.1, seed=0):
     return tensors(train), tensors(val)
 
 
-def train_cubic(model, n_train, lr, epochs, noise=0.1, seed=0, callbacks=None):
+def train_cubic(
+    model: torch.nn.Module,
+    n_train: int,
+    lr: float,
+    epochs: int,
+    noise: float = 0.1,
+    seed: int = 0,
+    callbacks: Callback | Sequence[Callback] | None = None,
+) -> tuple[History, float]:
     """Fit ``model`` to the cubic with Adam at ``lr`` for ``epochs``; return ``(history, baseline)``.
 
     ``baseline`` is the MSE of predicting the training targets' mean, the loss of a model that
@@ -97,22 +126,32 @@ def train_cubic(model, n_train, lr, epochs, noise=0.1, seed=0, callbacks=None):
     return history, baseline
 
 
-def prefix(history, epochs):
+def prefix(history: History, epochs: int) -> History:
     """The history of the same run stopped after ``epochs`` epochs (all of it if shorter)."""
     if epochs >= len(history):
         return history
-    cut = {name: getattr(history, name)[:epochs] for name in ("train_loss", "lr", "grad_norm", "epoch_time")}
+    cut: dict[str, Any] = {
+        name: getattr(history, name)[:epochs] for name in ("train_loss", "lr", "grad_norm", "epoch_time")
+    }
     val = None if history.val_loss is None else history.val_loss[:epochs]
     return History(**cut, val_loss=val, stopped_reason="completed")
 
 
-def _pattern(history, baseline):
+def _pattern(history: History, baseline: float) -> str | None:
     if len(history) or history.stopped_reason == "non_finite":
         return diagnose(history, baseline=baseline).pattern
     return None
 
 
-def _encode(values):
+def _code(history: History, baseline: float) -> str:
+    """The payload's letter for :func:`~gdlab.curves.diagnose`'s verdict on ``history``."""
+    pattern = _pattern(history, baseline)
+    if pattern is None:
+        raise ValueError("a recorded run must have at least one epoch to be diagnosed")
+    return _CODES[pattern]
+
+
+def _encode(values: ArrayLike) -> str:
     array = np.asarray(values, dtype=np.float64)
     single = array.astype("<f4")
     if not np.array_equal(single.astype(np.float64), array, equal_nan=True):
@@ -120,31 +159,32 @@ def _encode(values):
     return base64.b64encode(single.tobytes()).decode("ascii")
 
 
-def _decode(text):
-    return np.frombuffer(base64.b64decode(text), dtype="<f4").astype(np.float64).tolist()
+def _decode(text: str) -> list[float]:
+    values: list[float] = np.frombuffer(base64.b64decode(text), dtype="<f4").astype(np.float64).tolist()
+    return values
 
 
 @dataclass
 class Recording:
     """The runs of a grid: ``runs[(hidden, n_train, lr)] = (history, baseline, parameters)``."""
 
-    hidden: tuple
-    n_train: tuple
-    lr: tuple
+    hidden: tuple[int, ...]
+    n_train: tuple[int, ...]
+    lr: tuple[float, ...]
     epochs: int
-    runs: dict
+    runs: dict[Settings, tuple[History, float, int]]
 
-    def run(self, hidden, n_train, lr):
+    def run(self, hidden: int, n_train: int, lr: float) -> tuple[Settings, History, float, int]:
         """The recorded run nearest to these settings: ``(settings, history, baseline, parameters)``."""
         key = (snap(hidden, self.hidden), snap(n_train, self.n_train), snap(lr, self.lr))
         return (key, *self.runs[key])
 
-    def pattern(self, hidden, n_train, lr, epochs):
+    def pattern(self, hidden: int, n_train: int, lr: float, epochs: int) -> str | None:
         """:func:`~gdlab.curves.diagnose`'s verdict on the nearest run stopped after ``epochs``."""
         _, history, baseline, _ = self.run(hidden, n_train, lr)
         return _pattern(prefix(history, epochs), baseline)
 
-    def payload(self):
+    def payload(self) -> dict[str, Any]:
         """The grid as plain data for the browser: axes, and per run its losses and verdicts.
 
         ``patterns`` holds one letter per multiple of :data:`EPOCH_STEP` epochs up to
@@ -152,13 +192,16 @@ class Recording:
         ``d``iverged): the verdict on the run stopped there. Runs are named by their
         position on the axes (:func:`run_key`).
         """
-        runs = {}
+        runs: dict[str, dict[str, Any]] = {}
         for (hidden, n_train, lr), (history, baseline, parameters) in self.runs.items():
             key = run_key(self.hidden.index(hidden), self.n_train.index(n_train), self.lr.index(lr))
             patterns = "".join(
-                _CODES[_pattern(prefix(history, e), baseline)]
-                for e in range(EPOCH_STEP, self.epochs + 1, EPOCH_STEP)
+                _code(prefix(history, e), baseline) for e in range(EPOCH_STEP, self.epochs + 1, EPOCH_STEP)
             )
+            if history.val_loss is None:
+                raise ValueError(
+                    f"the run {(hidden, n_train, lr)} has no validation losses: the page draws both curves"
+                )
             runs[key] = {
                 "train": _encode(history.train_loss),
                 "val": _encode(history.val_loss),
@@ -179,8 +222,13 @@ class Recording:
 
 
 def record_grid(
-    build, hidden=GRID["hidden"], n_train=GRID["n_train"], lr=GRID["lr"], epochs=GRID["epochs"], seed=0
-):
+    build: Callable[[int], torch.nn.Module],
+    hidden: Sequence[int] = GRID["hidden"],
+    n_train: Sequence[int] = GRID["n_train"],
+    lr: Sequence[float] = GRID["lr"],
+    epochs: int = GRID["epochs"],
+    seed: int = 0,
+) -> Recording:
     """Train every combination for ``epochs`` epochs; ``build(hidden)`` makes a fresh model.
 
     Each model is built after ``torch.manual_seed(seed)``, as :class:`~gdlab.widgets.dashboard.
@@ -190,7 +238,7 @@ def record_grid(
 
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < EPOCH_STEP:
         raise ValueError(f"epochs must be an integer of at least {EPOCH_STEP}, got {epochs!r}")
-    runs = {}
+    runs: dict[Settings, tuple[History, float, int]] = {}
     for h in hidden:
         for n in n_train:
             for rate in lr:

@@ -22,10 +22,12 @@ such a grid; it trains nothing itself.
 """
 
 import math
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike, NDArray
 
 from .curves import History
 from .training import fit
@@ -35,33 +37,38 @@ __all__ = ["STATUSES", "RegularizationGrid", "Run", "precompute_grid", "record_r
 _NEAR_BEST = 1.1  # within 10 % of the run's lowest validation loss counts as "near its best"
 STATUSES = ("still learning", "near its best", "overfitting")
 
+FloatArray = NDArray[np.float64]
+Pair = tuple[torch.Tensor, torch.Tensor]  # (X, y): inputs of shape (n, 1) and their targets
+
 
 class Run(NamedTuple):
     """One training run, recorded after every epoch (epochs count from 1)."""
 
-    train_loss: np.ndarray  # (E,) loss on the training pairs, eval mode (no dropout), after each epoch
-    val_loss: np.ndarray  # (E,) validation loss after each epoch (the History's val_loss)
-    predictions: np.ndarray  # (E, G) the model's output on the input grid after each epoch, eval mode
+    train_loss: FloatArray  # (E,) loss on the training pairs, eval mode (no dropout), after each epoch
+    val_loss: FloatArray  # (E,) validation loss after each epoch (the History's val_loss)
+    predictions: FloatArray  # (E, G) the model's output on the input grid after each epoch, eval mode
     history: History  # what gdlab.training.fit returned
 
 
 class RegularizationGrid(NamedTuple):
     """Runs on a grid of weight decays (axis 0) and dropout rates (axis 1), ``epochs`` each."""
 
-    weight_decays: tuple
-    dropouts: tuple
+    weight_decays: tuple[float, ...]
+    dropouts: tuple[float, ...]
     epochs: int
-    x_grid: np.ndarray  # (G,) inputs the fitted functions were evaluated at
-    train_loss: np.ndarray  # (W, D, E)
-    val_loss: np.ndarray  # (W, D, E)
-    predictions: np.ndarray  # (W, D, E, G)
-    x_train: np.ndarray  # (n,) the training pairs, for the figure
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    true_curve: np.ndarray | None  # (G,) the function the data came from, if known
+    x_grid: FloatArray  # (G,) inputs the fitted functions were evaluated at
+    train_loss: FloatArray  # (W, D, E)
+    val_loss: FloatArray  # (W, D, E)
+    predictions: FloatArray  # (W, D, E, G)
+    x_train: FloatArray  # (n,) the training pairs, for the figure
+    y_train: FloatArray
+    x_val: FloatArray
+    y_val: FloatArray
+    true_curve: FloatArray | None  # (G,) the function the data came from, if known
 
-    def index(self, weight_decay, dropout):
+    # This shadows tuple.index (a NamedTuple is a tuple) with another signature; the explorer
+    # in gdlab.widgets calls it by this name.
+    def index(self, weight_decay: float, dropout: float) -> tuple[int, int]:  # type: ignore[override]
         """The grid position ``(i, j)`` of a stored ``(weight_decay, dropout)`` pair."""
         if weight_decay not in self.weight_decays:
             raise ValueError(f"weight_decay must be one of {self.weight_decays}, got {weight_decay!r}")
@@ -70,7 +77,7 @@ class RegularizationGrid(NamedTuple):
         return self.weight_decays.index(weight_decay), self.dropouts.index(dropout)
 
 
-def _column(values, name):
+def _column(values: ArrayLike, name: str) -> FloatArray:
     array = np.asarray(values, dtype=np.float64)
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
@@ -79,7 +86,7 @@ def _column(values, name):
     return array
 
 
-def _check_pair(data, name):
+def _check_pair(data: object, name: str) -> tuple[FloatArray, FloatArray]:
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
         raise ValueError(f"{name} must be a pair (X, y) of tensors")
     X, y = data
@@ -88,7 +95,7 @@ def _check_pair(data, name):
     return _column(X.detach().numpy(), f"{name} X"), _column(y.detach().numpy(), f"{name} y")
 
 
-def _check_x_grid(x_grid):
+def _check_x_grid(x_grid: ArrayLike) -> FloatArray:
     x_grid = _column(x_grid, "x_grid")
     if len(x_grid) < 2 or np.any(np.diff(x_grid) <= 0):
         raise ValueError("x_grid must hold at least 2 strictly increasing inputs")
@@ -96,8 +103,16 @@ def _check_x_grid(x_grid):
 
 
 def record_run(
-    model, optimizer, train_data, val_data, x_grid, epochs=300, loss_fn=None, fit_data=None, **fit_kwargs
-):
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    train_data: Pair,
+    val_data: Pair,
+    x_grid: ArrayLike,
+    epochs: int = 300,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    fit_data: Iterable[Pair] | None = None,
+    **fit_kwargs: Any,
+) -> Run:
     r"""Train with :func:`gdlab.training.fit` and record, after every epoch, what the explorer shows.
 
     The training loss is measured like the validation loss, in eval mode after the epoch
@@ -127,7 +142,7 @@ def record_run(
     both, n = torch.cat([X_train, inputs]), len(X_train)
     train_losses, predictions = [], []
 
-    def after_epoch(_history):
+    def after_epoch(_history: History) -> None:
         model.eval()  # one forward pass for the training loss and the fitted function
         with torch.no_grad():
             output = model(both)
@@ -152,17 +167,17 @@ def record_run(
 
 
 def precompute_grid(
-    build_model,
-    train_data,
-    val_data,
-    x_grid,
-    weight_decays=(0.0, 0.3, 1.0, 3.0),
-    dropouts=(0.0, 0.1, 0.2),
-    epochs=300,
-    lr=0.01,
-    seed=0,
-    true_curve=None,
-):
+    build_model: Callable[[float], torch.nn.Module],
+    train_data: Pair,
+    val_data: Pair,
+    x_grid: ArrayLike,
+    weight_decays: Sequence[float] = (0.0, 0.3, 1.0, 3.0),
+    dropouts: Sequence[float] = (0.0, 0.1, 0.2),
+    epochs: int = 300,
+    lr: float = 0.01,
+    seed: int = 0,
+    true_curve: ArrayLike | None = None,
+) -> RegularizationGrid:
     r"""Train one model per ``(weight_decay, dropout)`` pair, full batch, and keep every epoch.
 
     For each pair: ``torch.manual_seed(seed)``, ``model = build_model(dropout)`` (so every run
@@ -228,7 +243,7 @@ def precompute_grid(
     )
 
 
-def status(val_loss, epoch):
+def status(val_loss: ArrayLike, epoch: int) -> str:
     """Where epoch ``epoch`` (from 1) stands in a run's validation curve ``val_loss``.
 
     ``"near its best"`` within 10 % of the run's lowest validation loss; otherwise

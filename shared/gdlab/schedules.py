@@ -15,22 +15,32 @@ There is no hidden state: ``s(t)`` can be called in any order, plotted, or tabul
 
 import math
 import numbers
+from collections.abc import Callable
+from typing import TypeGuard
 
 __all__ = ["cosine", "cosine_warm_restarts", "exponential", "one_cycle", "step", "warmup_cosine"]
+
+Schedule = Callable[[int], float]  # what every factory returns: the step count t to a rate
 
 
 # --- argument checks -----------------------------------------------------------------
 
 
-def _is_int(value):
+# The checks take any object (they exist to refuse the wrong ones); a passing value is then
+# typed as Python's int or float, as PEP 484 reads the numeric tower.
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _is_finite_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+def _is_real(value: object) -> TypeGuard[float]:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _check_lr(lr, name="lr"):
+def _is_finite_real(value: object) -> TypeGuard[float]:
+    return _is_real(value) and math.isfinite(value)
+
+
+def _check_lr(lr: object, name: str = "lr") -> float:
     if not _is_finite_real(lr) or lr <= 0:
         if name == "lr":
             raise ValueError(f"Invalid learning rate: {lr}")
@@ -38,14 +48,14 @@ def _check_lr(lr, name="lr"):
     return float(lr)
 
 
-def _check_positive_int(value, name, torch_wording=None):
+def _check_positive_int(value: object, name: str, torch_wording: str | None = None) -> int:
     if not _is_int(value) or value <= 0:
         raise ValueError(torch_wording or f"{name} must be a positive integer, got {value!r}")
     return int(value)
 
 
-def _check_eta_min(eta_min, lr):
-    if isinstance(eta_min, bool) or not isinstance(eta_min, numbers.Real):
+def _check_eta_min(eta_min: object, lr: float) -> float:
+    if not _is_real(eta_min):
         raise ValueError(f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}")
     if not math.isfinite(eta_min) or not 0 <= eta_min <= lr:
         raise ValueError(
@@ -55,20 +65,20 @@ def _check_eta_min(eta_min, lr):
     return float(eta_min)
 
 
-def _check_factor(value, name, what):
+def _check_factor(value: object, name: str, what: str) -> float:
     if not _is_finite_real(value) or value <= 0:
         raise ValueError(f"{name} must be a positive number ({what}), got {value!r}")
     return float(value)
 
 
-def _check_t(t):
+def _check_t(t: object) -> int:
     """The step count a schedule is asked about: a non-negative integer."""
     if not _is_int(t) or t < 0:
         raise ValueError(f"a schedule is a function of the step count t = 0, 1, 2, ...; got t = {t!r}")
     return int(t)
 
 
-def _cosine_between(start, end, fraction):
+def _cosine_between(start: float, end: float, fraction: float) -> float:
     # Half a cosine wave from `start` (fraction 0) to `end` (fraction 1), torch's formula.
     return end + (start - end) * (1 + math.cos(math.pi * fraction)) / 2
 
@@ -76,7 +86,7 @@ def _cosine_between(start, end, fraction):
 # --- the schedules -------------------------------------------------------------------
 
 
-def step(lr, step_size, gamma=0.1):
+def step(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
     r"""Multiply the rate by ``gamma`` every ``step_size`` steps, as ``torch.optim.lr_scheduler.StepLR``.
 
     .. math:: \eta_t = \eta_0\,\gamma^{\lfloor t / \text{step\_size} \rfloor}
@@ -89,13 +99,13 @@ def step(lr, step_size, gamma=0.1):
     step_size = _check_positive_int(step_size, "step_size")
     gamma = _check_factor(gamma, "gamma", "the factor applied every step_size steps")
 
-    def schedule(t):
+    def schedule(t: int) -> float:
         return lr * gamma ** (_check_t(t) // step_size)
 
     return schedule
 
 
-def exponential(lr, gamma):
+def exponential(lr: float, gamma: float) -> Schedule:
     r"""Multiply the rate by ``gamma`` at every step, as ``torch.optim.lr_scheduler.ExponentialLR``.
 
     .. math:: \eta_t = \eta_0\,\gamma^{t}
@@ -107,13 +117,13 @@ def exponential(lr, gamma):
     lr = _check_lr(lr)
     gamma = _check_factor(gamma, "gamma", "the factor applied at every step")
 
-    def schedule(t):
+    def schedule(t: int) -> float:
         return lr * gamma ** _check_t(t)
 
     return schedule
 
 
-def cosine(lr, T_max, eta_min=0.0):
+def cosine(lr: float, T_max: int, eta_min: float = 0.0) -> Schedule:
     r"""Cosine annealing from ``lr`` down to ``eta_min`` over ``T_max`` steps, as
     ``torch.optim.lr_scheduler.CosineAnnealingLR``.
 
@@ -132,13 +142,13 @@ def cosine(lr, T_max, eta_min=0.0):
     T_max = _check_positive_int(T_max, "T_max")
     eta_min = _check_eta_min(eta_min, lr)
 
-    def schedule(t):
+    def schedule(t: int) -> float:
         return _cosine_between(lr, eta_min, _check_t(t) / T_max)
 
     return schedule
 
 
-def cosine_warm_restarts(lr, T_0, T_mult=1, eta_min=0.0):
+def cosine_warm_restarts(lr: float, T_0: int, T_mult: int = 1, eta_min: float = 0.0) -> Schedule:
     r"""Cosine annealing restarted every cycle (SGDR), as
     ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts``.
 
@@ -158,7 +168,7 @@ def cosine_warm_restarts(lr, T_0, T_mult=1, eta_min=0.0):
     T_mult = int(T_mult)
     eta_min = _check_eta_min(eta_min, lr)
 
-    def schedule(t):
+    def schedule(t: int) -> float:
         t_cur, t_i = _check_t(t), T_0
         if T_mult == 1:
             t_cur %= T_0
@@ -172,7 +182,7 @@ def cosine_warm_restarts(lr, T_0, T_mult=1, eta_min=0.0):
     return schedule
 
 
-def warmup_cosine(lr, warmup_steps, total_steps, eta_min=0.0):
+def warmup_cosine(lr: float, warmup_steps: int, total_steps: int, eta_min: float = 0.0) -> Schedule:
     r"""Linear warm-up to ``lr`` over ``warmup_steps`` steps, then cosine annealing to
     ``eta_min`` at step ``total_steps``, where the rate stays.
 
@@ -206,7 +216,7 @@ def warmup_cosine(lr, warmup_steps, total_steps, eta_min=0.0):
     eta_min = _check_eta_min(eta_min, lr)
     decay_steps = total_steps - warmup_steps
 
-    def schedule(t):
+    def schedule(t: int) -> float:
         t = _check_t(t)
         if t < warmup_steps:
             return lr * (t + 1) / (warmup_steps + 1)
@@ -217,7 +227,13 @@ def warmup_cosine(lr, warmup_steps, total_steps, eta_min=0.0):
     return schedule
 
 
-def one_cycle(max_lr, total_steps, pct_start=0.3, div_factor=25.0, final_div_factor=1e4):
+def one_cycle(
+    max_lr: float,
+    total_steps: int,
+    pct_start: float = 0.3,
+    div_factor: float = 25.0,
+    final_div_factor: float = 1e4,
+) -> Schedule:
     r"""The 1cycle policy, as ``torch.optim.lr_scheduler.OneCycleLR`` with its defaults
     (cosine annealing, two phases).
 
@@ -240,7 +256,7 @@ def one_cycle(max_lr, total_steps, pct_start=0.3, div_factor=25.0, final_div_fac
     total_steps = _check_positive_int(
         total_steps, "total_steps", f"Expected positive integer total_steps, but got {total_steps}"
     )
-    if isinstance(pct_start, bool) or not isinstance(pct_start, numbers.Real) or not 0 < pct_start < 1:
+    if not _is_real(pct_start) or not 0 < pct_start < 1:
         raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
     if not pct_start * total_steps > 1:
         raise ValueError(
@@ -256,7 +272,7 @@ def one_cycle(max_lr, total_steps, pct_start=0.3, div_factor=25.0, final_div_fac
     peak_step = float(pct_start * total_steps) - 1  # torch's end of the first phase
     last_step = total_steps - 1
 
-    def schedule(t):
+    def schedule(t: int) -> float:
         t = _check_t(t)
         if t > total_steps:
             raise ValueError(f"Tried to step {t} times. The specified number of total steps is {total_steps}")

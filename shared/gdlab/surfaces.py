@@ -11,10 +11,11 @@ beyond the starting guess.
 (1.0, [2.0])
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .critical import newton_iterate
 
@@ -31,6 +32,10 @@ __all__ = [
     "valley",
 ]
 
+FloatArray = NDArray[np.float64]
+# A landscape's value: a scalar at a point of shape (dim,), an array over a grid (dim, ...).
+Value = float | FloatArray
+
 
 @dataclass(frozen=True)
 class Landscape:
@@ -39,19 +44,19 @@ class Landscape:
     name: str
     dim: int
     formula: str
-    fn: Callable = field(repr=False)
-    grad_fn: Callable = field(repr=False)
-    hessian_fn: Callable = field(repr=False)
-    bounds: tuple
-    minima: tuple = ()
-    saddles: tuple = ()
+    fn: Callable[[FloatArray], Value] = field(repr=False)
+    grad_fn: Callable[[FloatArray], FloatArray] = field(repr=False)
+    hessian_fn: Callable[[FloatArray], ArrayLike] = field(repr=False)
+    bounds: tuple[tuple[float, float], ...]  # (low, high) for each variable
+    minima: tuple[FloatArray, ...] = ()
+    saddles: tuple[FloatArray, ...] = ()
     text: str = ""  # the formula in plain Unicode, for readouts and alt text
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not self.text:  # a landscape made by hand still has words for its readouts
             object.__setattr__(self, "text", self.formula)
 
-    def _point(self, x):
+    def _point(self, x: ArrayLike) -> FloatArray:
         x = np.asarray(x, dtype=np.float64)
         if x.ndim == 0:
             x = x.reshape(1)
@@ -62,20 +67,24 @@ class Landscape:
             )
         return x
 
-    def f(self, x):
+    def f(self, x: ArrayLike) -> Value:
         """The value at ``x`` (shape ``(dim,)`` or ``(dim, ...)`` for a grid)."""
         return self.fn(self._point(x))
 
-    def grad(self, x):
+    def grad(self, x: ArrayLike) -> FloatArray:
         """The gradient at ``x``, same shape as ``x``."""
         return self.grad_fn(self._point(x))
 
-    def hessian(self, x):
+    def hessian(self, x: ArrayLike) -> FloatArray:
         """The ``(dim, dim)`` Hessian at a single point ``x``."""
         return np.asarray(self.hessian_fn(self._point(x)), dtype=np.float64).reshape(self.dim, self.dim)
 
 
-def _refine(grad_fn, hessian_fn, guess):
+def _refine(
+    grad_fn: Callable[[FloatArray], FloatArray],
+    hessian_fn: Callable[[FloatArray], ArrayLike],
+    guess: Sequence[float],
+) -> FloatArray:
     """A published approximation of a critical point, refined to machine precision."""
     point = newton_iterate(grad_fn, hessian_fn, guess, max_iter=50, tol=0.0)
     if point is None:
@@ -83,9 +92,20 @@ def _refine(grad_fn, hessian_fn, guess):
     return point
 
 
-def _make(name, dim, formula, fn, grad_fn, hessian_fn, bounds, minima=(), saddles=(), text=""):
+def _make(
+    name: str,
+    dim: int,
+    formula: str,
+    fn: Callable[[FloatArray], Value],
+    grad_fn: Callable[[FloatArray], FloatArray],
+    hessian_fn: Callable[[FloatArray], ArrayLike],
+    bounds: Sequence[tuple[float, float]],
+    minima: Sequence[Sequence[float]] = (),
+    saddles: Sequence[Sequence[float]] = (),
+    text: str = "",
+) -> Landscape:
     refine = lambda points: tuple(_refine(grad_fn, hessian_fn, p) for p in points)  # noqa: E731
-    minima = sorted(refine(minima), key=lambda p: float(fn(p)))
+    refined = sorted(refine(minima), key=lambda p: float(fn(p)))
     return Landscape(
         name,
         dim,
@@ -94,7 +114,7 @@ def _make(name, dim, formula, fn, grad_fn, hessian_fn, bounds, minima=(), saddle
         grad_fn,
         hessian_fn,
         tuple(bounds),
-        tuple(minima),
+        tuple(refined),
         refine(saddles),
         text or formula,
     )
@@ -127,7 +147,7 @@ bowl = _make(
 )
 
 
-def _double_well_critical_points():
+def _double_well_critical_points() -> tuple[list[list[float]], list[list[float]]]:
     # f'(x) = 4x^3 - 16x + 1 has three real roots: two minima and a maximum between.
     roots = np.sort(np.roots([4.0, 0.0, -16.0, 1.0]).real)
     return [[roots[0]], [roots[2]]], [[roots[1]]]
@@ -152,18 +172,19 @@ double_well = _make(
 # --- two variables -------------------------------------------------------------------
 
 
-def _himmelblau(p):
+def _himmelblau(p: FloatArray) -> Value:
     x, y = p[0], p[1]
-    return (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2
+    value: Value = (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2  # typed here: NumPy types p[0] as Any
+    return value
 
 
-def _himmelblau_grad(p):
+def _himmelblau_grad(p: FloatArray) -> FloatArray:
     x, y = p[0], p[1]
     a, b = x**2 + y - 11, x + y**2 - 7
     return np.stack([4 * x * a + 2 * b, 2 * a + 4 * y * b])
 
 
-def _himmelblau_hessian(p):
+def _himmelblau_hessian(p: FloatArray) -> FloatArray:
     x, y = p[0], p[1]
     return np.array(
         [
@@ -194,16 +215,17 @@ himmelblau = _make(
 )
 
 
-def _rosenbrock(p, a=1.0, b=100.0):
-    return (a - p[0]) ** 2 + b * (p[1] - p[0] ** 2) ** 2
+def _rosenbrock(p: FloatArray, a: float = 1.0, b: float = 100.0) -> Value:
+    value: Value = (a - p[0]) ** 2 + b * (p[1] - p[0] ** 2) ** 2  # typed here: NumPy types p[0] as Any
+    return value
 
 
-def _rosenbrock_grad(p, a=1.0, b=100.0):
+def _rosenbrock_grad(p: FloatArray, a: float = 1.0, b: float = 100.0) -> FloatArray:
     x, y = p[0], p[1]
     return np.stack([-2 * (a - x) - 4 * b * x * (y - x**2), 2 * b * (y - x**2)])
 
 
-def _rosenbrock_hessian(p, b=100.0):
+def _rosenbrock_hessian(p: FloatArray, b: float = 100.0) -> FloatArray:
     x, y = p[0], p[1]
     return np.array([[2 - 4 * b * (y - 3 * x**2), -4 * b * x], [-4 * b * x, 2 * b]])
 
@@ -246,7 +268,7 @@ revenue = _make(
 )
 
 
-def quadratic(hessian, center=None, name="quadratic"):
+def quadratic(hessian: ArrayLike, center: ArrayLike | None = None, name: str = "quadratic") -> Landscape:
     r"""The quadratic :math:`f(x) = \tfrac12 (x - c)^\top H (x - c)` for a symmetric ``H``.
 
     Its curvature along each eigenvector of ``H`` is the eigenvalue, which is what decides
@@ -264,13 +286,15 @@ def quadratic(hessian, center=None, name="quadratic"):
     dim = H.shape[0]
     c = np.zeros(dim) if center is None else np.asarray(center, dtype=np.float64).reshape(dim)
 
-    def fn(p):
+    def fn(p: FloatArray) -> Value:
         d = p - c.reshape((dim,) + (1,) * (p.ndim - 1))
-        return 0.5 * np.einsum("i...,ij,j...->...", d, H, d)
+        value: Value = 0.5 * np.einsum("i...,ij,j...->...", d, H, d)  # einsum is typed as Any
+        return value
 
-    def grad_fn(p):
+    def grad_fn(p: FloatArray) -> FloatArray:
         d = p - c.reshape((dim,) + (1,) * (p.ndim - 1))
-        return np.einsum("ij,j...->i...", H, d)
+        grad: FloatArray = np.einsum("ij,j...->i...", H, d)
+        return grad
 
     eigenvalues = np.linalg.eigvalsh(H)
     radius = 3.0 * np.ones(dim)
@@ -294,7 +318,7 @@ def quadratic(hessian, center=None, name="quadratic"):
 _BY_NAME = {land.name: land for land in (valley, bowl, double_well, himmelblau, rosenbrock, saddle, revenue)}
 
 
-def by_name(name):
+def by_name(name: str) -> Landscape:
     """Look a landscape up by its name (``"valley"``, ``"himmelblau"``, ...)."""
     try:
         return _BY_NAME[name]
