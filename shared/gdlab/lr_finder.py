@@ -20,6 +20,8 @@ put back afterwards) for you.
 (True, True)
 """
 
+from __future__ import annotations
+
 import math
 import numbers
 import sys
@@ -82,10 +84,10 @@ def _check_positive(value: object, name: str) -> float:
 
 
 def lr_range_test(
-    step_fn: "Callable[[float], float] | torch.nn.Module",
-    loss_fn: "LossFn | None" = None,
-    optimizer: "torch.optim.Optimizer | None" = None,
-    train_data: "Data | None" = None,
+    step_fn: Callable[[float], float] | torch.nn.Module,
+    loss_fn: LossFn | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    train_data: Data | None = None,
     batch_size: int | None = None,
     start_lr: float = 1e-7,
     end_lr: float = 10.0,
@@ -216,16 +218,16 @@ def _steepest_descent(
     return float(rates[int(np.argmin(slopes))])
 
 
-def _is_torch_module(value: object) -> "TypeGuard[torch.nn.Module]":
+def _is_torch_module(value: object) -> TypeGuard[torch.nn.Module]:
     torch = sys.modules.get("torch")  # a Module was built with torch, so it is imported already
     return torch is not None and isinstance(value, torch.nn.Module)
 
 
 def _torch_range_test(
-    model: "torch.nn.Module",
-    loss_fn: "LossFn | None",
-    optimizer: "torch.optim.Optimizer | None",
-    train_data: "Data | None",
+    model: torch.nn.Module,
+    loss_fn: LossFn | None,
+    optimizer: torch.optim.Optimizer | None,
+    train_data: Data | None,
     batch_size: int | None,
     seed: int | None,
     sweep: dict[str, Any],
@@ -245,7 +247,7 @@ def _torch_range_test(
     saved_model, saved_optimizer = _snapshot(model), copy.deepcopy(optimizer.state_dict())
     was_training = model.training
 
-    def stream() -> "Iterator[Batch]":
+    def stream() -> Iterator[Batch]:
         while True:
             empty = True
             for batch in batches(True):
@@ -279,8 +281,8 @@ def _torch_range_test(
 
 
 def plot_lr_range(
-    result: LRRangeResult, ax: "Axes | None" = None, title: str = "Learning-rate range test"
-) -> "Axes":
+    result: LRRangeResult, ax: Axes | None = None, title: str = "Learning-rate range test"
+) -> Axes:
     """Loss against learning rate (log axis), with the suggested rate marked."""
     import matplotlib.pyplot as plt
 

@@ -21,6 +21,8 @@ once per batch :math:`B`.
 ('completed', True)
 """
 
+from __future__ import annotations
+
 import math
 import os
 import sys
