@@ -274,19 +274,20 @@ def _step(
         return _Step(value, math.nan, f"non-finite training loss ({value})")
     loss.backward()
     norm = torch.nn.utils.get_total_norm([p.grad for p in parameters if p.grad is not None])
-    if nan_guard and not math.isfinite(norm.item()):
-        return _Step(value, norm.item(), f"non-finite gradient norm ({norm.item()})")
+    size = float(norm.item())
+    if nan_guard and not math.isfinite(size):
+        return _Step(value, size, f"non-finite gradient norm ({size})")
     if clip_grad_norm is not None:
         torch.nn.utils.clip_grads_with_norm_(parameters, clip_grad_norm, norm)
     optimizer.step()
-    return _Step(value, norm.item(), None)
+    return _Step(value, size, None)
 
 
 def _stop_on_non_finite(
     model: torch.nn.Module, last_good: Weights, history: History, problem: str, epoch: int
 ) -> None:
     """The NaN guard fired in ``epoch``: put back the weights from the end of the last good epoch
-    (the starting weights before epoch 2) and say so in ``history``."""
+    (the starting weights when it fired in the first) and say so in ``history``."""
     model.load_state_dict(last_good)
     history.stopped_reason = "non_finite"
     good = f"from the end of epoch {epoch - 1}" if epoch > 1 else "it had before training"
@@ -321,7 +322,7 @@ class _EarlyStopping:
         )
 
     def restore_best(self, model: torch.nn.Module, history: History) -> None:
-        """However the run ended, load the best epoch's weights (if an epoch was recorded)."""
+        """However the run ended, load the weights of the best epoch, if there was one."""
         if self.best_weights is not None:
             model.load_state_dict(self.best_weights)
             history.message += f"; restored the best weights (epoch {history.best_epoch})"
