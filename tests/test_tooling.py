@@ -25,6 +25,7 @@ TYPED = [
     "fitting",
     "formula",
     "losses",
+    "lr_finder",
     "optim",
     "plotting",
     "recorded",
@@ -32,6 +33,7 @@ TYPED = [
     "regularization",
     "schedules",
     "surfaces",
+    "training",
 ]
 
 

@@ -1,5 +1,6 @@
 """gdlab.training.fit: it trains, stops early on the best weights, survives NaN, clips, repeats, saves."""
 
+import copy
 import math
 import sys
 import types
@@ -12,7 +13,8 @@ import torch.nn.functional as F
 
 from gdlab import data, training
 from gdlab.curves import History
-from gdlab.training import evaluate, fit
+from gdlab.models import mlp
+from gdlab.training import EpochResult, evaluate, fit, train_epoch
 
 # Small torch models in float32 on one thread (the fixture lives in conftest.py).
 pytestmark = pytest.mark.usefixtures("small_torch")
@@ -27,10 +29,13 @@ def linear_data(n=64, noise=0.0, seed=0):
     return tensors(d.X, d.y)
 
 
+def polynomial_points(n, seed):
+    d = data.polynomial(n=n, noise=0.3, seed=seed)
+    return tensors(d.X, d.y)
+
+
 def polynomial_sets():
-    train = data.polynomial(n=15, noise=0.3, seed=0)
-    val = data.polynomial(n=100, noise=0.3, seed=1)
-    return tensors(train.X, train.y), tensors(val.X, val.y)
+    return polynomial_points(15, seed=0), polynomial_points(100, seed=1)
 
 
 def big_mlp(seed=0):
@@ -42,6 +47,309 @@ def big_mlp(seed=0):
         torch.nn.Tanh(),
         torch.nn.Linear(64, 1),
     )
+
+
+# --- fit is the loop a reader writes, float for float ---
+
+
+def hand_batches(data, batch_size, shuffle):
+    """The batches of one epoch: a DataLoader's own, or rows of (X, y) in a (shuffled) order."""
+    if isinstance(data, torch.utils.data.DataLoader):
+        yield from data
+        return
+    X, y = data
+    if batch_size is None:
+        yield X, y
+        return
+    order = torch.randperm(len(X)) if shuffle else torch.arange(len(X))
+    for start in range(0, len(X), batch_size):
+        rows = order[start : start + batch_size]
+        yield X[rows], y[rows]
+
+
+def hand_evaluate(model, loss_fn, data, batch_size):
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for X, y in hand_batches(data, batch_size, shuffle=False):
+            total += loss_fn(model(X), y).item() * len(X)
+            count += len(X)
+    model.train()
+    return total / count
+
+
+def hand_written_loop(
+    model,
+    loss_fn,
+    optimizer,
+    train,
+    val,
+    epochs,
+    batch_size=None,
+    scheduler=None,
+    max_norm=None,
+    patience=None,
+):
+    """zero_grad, forward, backward, clip, step; evaluate; keep the last finite and the best weights."""
+    record = dict(train_loss=[], val_loss=[] if val is not None else None, lr=[], grad_norm=[])
+    reason, last_good, best, best_weights, waited = (
+        "completed",
+        copy.deepcopy(model.state_dict()),
+        math.inf,
+        None,
+        0,
+    )
+    val_batch_size = None if isinstance(val, torch.utils.data.DataLoader) else batch_size
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        for _ in range(epochs):
+            lr = optimizer.param_groups[0]["lr"]
+            model.train()
+            total, count, norms, finite = 0.0, 0, [], True
+            for X, y in hand_batches(train, batch_size, shuffle=True):
+                optimizer.zero_grad()
+                loss = loss_fn(model(X), y)
+                if not math.isfinite(loss.item()):
+                    finite = False
+                    break
+                loss.backward()
+                norm = torch.nn.utils.get_total_norm([p.grad for p in model.parameters()])
+                if not math.isfinite(norm.item()):
+                    finite = False
+                    break
+                if max_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+                optimizer.step()
+                total += loss.item() * len(X)
+                count += len(X)
+                norms.append(norm.item())
+            val_loss = (
+                hand_evaluate(model, loss_fn, val, val_batch_size) if finite and val is not None else None
+            )
+            if not finite or (val_loss is not None and not math.isfinite(val_loss)):
+                model.load_state_dict(last_good)
+                reason = "non_finite"
+                break
+            record["train_loss"].append(total / count)
+            record["grad_norm"].append(sum(norms) / len(norms))
+            record["lr"].append(lr)
+            if val is not None:
+                record["val_loss"].append(val_loss)
+            last_good = copy.deepcopy(model.state_dict())
+            watched = val_loss if val is not None else total / count
+            if watched < best:
+                best, best_weights, waited = watched, copy.deepcopy(model.state_dict()), 0
+            else:
+                waited += 1
+            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                scheduler.step(watched)
+            elif scheduler is not None:
+                scheduler.step()
+            if patience is not None and waited >= patience:
+                reason = "early_stopping"
+                break
+    if patience is not None and best_weights is not None:
+        model.load_state_dict(best_weights)
+    return record, reason
+
+
+def rmse(input, target):
+    # Its gradient is 0/0 = NaN where the residual is exactly zero.
+    return ((input - target) ** 2).mean().sqrt()
+
+
+def loader(data, batch_size, shuffle=False):
+    return torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(*data), batch_size=batch_size, shuffle=shuffle
+    )
+
+
+def steep_data():
+    X, y = linear_data(n=48, noise=0.2)
+    return 10 * X, y
+
+
+def validation_with_an_inf():
+    X, y = linear_data(n=16, seed=1)
+    X[3, 1] = math.inf
+    return X, y
+
+
+def line_at_zero_with_bias_one_half():
+    model = torch.nn.Linear(3, 1)
+    with torch.no_grad():
+        model.weight.zero_()
+        model.bias.fill_(0.5)
+    return model
+
+
+# Each: build the model, its optimizer, its scheduler (or None), train and val data, fit's keyword
+# arguments, and how the run ends.
+SAME_AS_BY_HAND = {
+    "shuffled batches, seed, dropout, momentum, validation": (
+        lambda: mlp(3, 16, 1, activation="relu", dropout=0.2, seed=0),
+        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9),
+        None,
+        lambda: linear_data(n=60, noise=0.3, seed=0),
+        lambda: linear_data(n=30, noise=0.3, seed=1),
+        dict(epochs=8, batch_size=7),
+        "completed",
+    ),
+    "early stopping on mini-batches": (
+        lambda: mlp(1, 32, 32, 1, seed=1),
+        lambda p: torch.optim.Adam(p, lr=0.01),
+        None,
+        lambda: polynomial_points(40, seed=0),
+        lambda: polynomial_sets()[1],
+        dict(epochs=300, batch_size=8, early_stopping=6),
+        "early_stopping",
+    ),
+    "ReduceLROnPlateau on the validation loss": (
+        lambda: mlp(1, 32, 32, 1, seed=2),
+        lambda p: torch.optim.Adam(p, lr=0.02),
+        lambda opt: torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2),
+        lambda: polynomial_sets()[0],
+        lambda: polynomial_sets()[1],
+        dict(epochs=60, batch_size=5),
+        "completed",
+    ),
+    "ReduceLROnPlateau on the training loss": (
+        lambda: mlp(3, 1, seed=0),
+        lambda p: torch.optim.SGD(p, lr=0.3),
+        lambda opt: torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.3, patience=1),
+        lambda: linear_data(n=64, noise=0.5),
+        lambda: None,
+        dict(epochs=40, batch_size=16),
+        "completed",
+    ),
+    "StepLR and clipping": (
+        lambda: mlp(3, 1, seed=0),
+        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.5),
+        lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5),
+        steep_data,
+        lambda: linear_data(n=20, noise=0.2, seed=1),
+        dict(epochs=12, batch_size=12, clip_grad_norm=1.0),
+        "completed",
+    ),
+    "a NaN stop after a blow-up": (
+        lambda: mlp(3, 1, seed=0),
+        lambda p: torch.optim.SGD(p, lr=5.0),
+        None,
+        lambda: linear_data(n=64, noise=0.5, seed=0),
+        lambda: linear_data(n=64, noise=0.5, seed=1),
+        dict(epochs=100),
+        "non_finite",
+    ),
+    "a NaN gradient with a finite loss": (
+        line_at_zero_with_bias_one_half,
+        lambda p: torch.optim.SGD(p, lr=0.125),  # the bias falls 0.5, 0.375, ..., 0 exactly
+        None,
+        lambda: (torch.zeros(16, 3), torch.zeros(16, 1)),
+        lambda: None,
+        dict(epochs=30, loss_fn=rmse),
+        "non_finite",
+    ),
+    "a non-finite validation loss": (
+        lambda: mlp(3, 1, seed=0),
+        lambda p: torch.optim.SGD(p, lr=0.1),
+        None,
+        lambda: linear_data(n=64, noise=0.1),
+        validation_with_an_inf,
+        dict(epochs=5, batch_size=16),
+        "non_finite",
+    ),
+    "DataLoaders, shuffled, with cosine annealing and clipping": (
+        lambda: mlp(3, 8, 1, activation="relu", dropout=0.1, seed=0),
+        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9),
+        lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=6),
+        lambda: loader(linear_data(n=40, noise=0.2), batch_size=8, shuffle=True),
+        lambda: loader(linear_data(n=25, noise=0.2, seed=1), batch_size=10),
+        dict(epochs=6, clip_grad_norm=0.5),
+        "completed",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", SAME_AS_BY_HAND)
+def test_fit_gives_exactly_the_losses_norms_and_weights_of_the_hand_written_loop(case):
+    build, make_optimizer, make_scheduler, train, val, kwargs, ends = SAME_AS_BY_HAND[case]
+    kwargs = dict(kwargs)
+    loss_fn = kwargs.pop("loss_fn", F.mse_loss)
+    runs = []
+    for by_hand in (False, True):
+        model = build()
+        optimizer = make_optimizer(model.parameters())
+        scheduler = make_scheduler(optimizer) if make_scheduler else None
+        if by_hand:
+            record, reason = hand_written_loop(
+                model,
+                loss_fn,
+                optimizer,
+                train(),
+                val(),
+                kwargs["epochs"],
+                kwargs.get("batch_size"),
+                scheduler,
+                kwargs.get("clip_grad_norm"),
+                kwargs.get("early_stopping"),
+            )
+        else:
+            h = fit(
+                model,
+                loss_fn,
+                optimizer,
+                train(),
+                val(),
+                scheduler=scheduler,
+                seed=0,
+                progress=False,
+                **kwargs,
+            )
+            record, reason = (
+                dict(train_loss=h.train_loss, val_loss=h.val_loss, lr=h.lr, grad_norm=h.grad_norm),
+                h.stopped_reason,
+            )
+        runs.append((record, reason, copy.deepcopy(model.state_dict())))
+    (fitted, fit_reason, fit_weights), (hand, hand_reason, hand_weights) = runs
+    assert fitted == hand  # every float equal (==), not close
+    assert fit_reason == hand_reason
+    assert fit_weights.keys() == hand_weights.keys()
+    assert all(torch.equal(fit_weights[k], hand_weights[k]) for k in fit_weights)
+    assert fit_reason == ends  # each case reaches what it is named for
+    if ends == "non_finite":
+        assert len(fitted["train_loss"]) < kwargs["epochs"]
+    if make_scheduler is not None:
+        assert len(set(fitted["lr"])) > 1
+
+
+def test_train_epoch_is_one_pass_and_reports_the_nan_guard():
+    X, y = linear_data(n=12, noise=0.2)
+    model = mlp(3, 1, seed=0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    first = train_epoch(model, F.mse_loss, opt, (X, y), batch_size=4, shuffle=False)
+    assert (
+        isinstance(first, EpochResult)
+        and first.problem is None
+        and first._fields
+        == (
+            "train_loss",
+            "grad_norm",
+            "problem",
+        )
+    )
+    assert model.training and train_epoch(model, F.mse_loss, opt, (X, y)).train_loss < first.train_loss
+    X[5, 0] = math.nan  # in the second batch of 4 rows
+    before = copy.deepcopy(model.state_dict())
+    broken = train_epoch(model, F.mse_loss, opt, (X, y), batch_size=4, shuffle=False, epoch=7)
+    assert broken.problem == "non-finite training loss (nan) at epoch 7, batch 2"
+    assert math.isfinite(broken.train_loss) and math.isfinite(broken.grad_norm)  # the first batch's
+    assert not torch.equal(
+        before["0.weight"], model.state_dict()["0.weight"]
+    )  # batch 1 stepped, batch 2 did not
+    with pytest.raises(ValueError, match="epoch must be a positive integer"):
+        train_epoch(model, F.mse_loss, opt, (X, y), epoch=0)
+    with pytest.raises(ValueError, match="clip_grad_norm must be a positive finite number"):
+        train_epoch(model, F.mse_loss, opt, (X, y), clip_grad_norm=0.0)
 
 
 def test_fit_trains_a_linear_regression_to_near_zero_loss():

@@ -20,12 +20,22 @@ put back afterwards) for you.
 (True, True)
 """
 
+from __future__ import annotations
+
 import math
 import numbers
 import sys
-from typing import NamedTuple
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+if TYPE_CHECKING:  # torch and matplotlib are imported only when a torch model or a plot asks for them
+    import torch
+    from matplotlib.axes import Axes
+
+    from .training import Batch, Data, LossFn
 
 __all__ = ["LRRangeResult", "ema", "lr_range_test", "plot_lr_range"]
 
@@ -35,13 +45,13 @@ class LRRangeResult(NamedTuple):
     suggested rate (``None`` if fewer than two finite losses were seen) and whether the
     sweep stopped before ``end_lr`` because the loss blew up."""
 
-    lrs: np.ndarray
-    losses: np.ndarray
+    lrs: NDArray[np.float64]
+    losses: NDArray[np.float64]
     suggestion: float | None
     stopped_early: bool
 
 
-def ema(losses, beta):
+def ema(losses: ArrayLike, beta: float) -> NDArray[np.float64]:
     r"""Bias-corrected exponential moving average, as fast.ai smooths the range test.
 
     .. math:: m_i = \beta m_{i-1} + (1 - \beta)\,\ell_i,\quad m_0 = 0,\quad
@@ -52,42 +62,42 @@ def ema(losses, beta):
     >>> ema([1.0, 2.0, 3.0], beta=0.5).round(4).tolist()
     [1.0, 1.6667, 2.4286]
     """
-    losses = np.asarray(losses, dtype=np.float64)
+    values = np.asarray(losses, dtype=np.float64)
     if not 0 <= beta < 1:
         raise ValueError(f"smoothing must be in [0, 1) (0 = no smoothing), got {beta}")
-    smoothed, running = np.empty_like(losses), 0.0
+    smoothed, running = np.empty_like(values), 0.0
     with np.errstate(over="ignore", invalid="ignore"):
-        for i, loss in enumerate(losses, start=1):
+        for i, loss in enumerate(values, start=1):
             running = beta * running + (1 - beta) * loss
             smoothed[i - 1] = running / (1 - beta**i)
     return smoothed
 
 
-def _is_finite_real(value):
+def _is_finite_real(value: object) -> TypeGuard[numbers.Real]:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _check_positive(value, name):
+def _check_positive(value: object, name: str) -> float:
     if not _is_finite_real(value) or value <= 0:
         raise ValueError(f"{name} must be a positive, finite number, got {value!r}")
     return float(value)
 
 
 def lr_range_test(
-    step_fn,
-    loss_fn=None,
-    optimizer=None,
-    train_data=None,
-    batch_size=None,
-    start_lr=1e-7,
-    end_lr=10.0,
-    num_steps=100,
-    stop_factor=4.0,
-    smoothing=0.98,
-    seed=None,
-    skip_start=None,
-    skip_end=5,
-):
+    step_fn: Callable[[float], float] | torch.nn.Module,
+    loss_fn: LossFn | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    train_data: Data | None = None,
+    batch_size: int | None = None,
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    num_steps: int = 100,
+    stop_factor: float = 4.0,
+    smoothing: float = 0.98,
+    seed: int | None = None,
+    skip_start: int | None = None,
+    skip_end: int = 5,
+) -> LRRangeResult:
     r"""Sweep the rate exponentially from ``start_lr`` to ``end_lr`` in ``num_steps`` steps.
 
     ``step_fn(lr)`` performs one training step at rate ``lr`` and returns the loss. For a
@@ -165,8 +175,9 @@ def lr_range_test(
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
 
-    schedule = start_lr * (end_lr / start_lr) ** (np.arange(num_steps) / (num_steps - 1))
-    lrs, losses = [], []
+    schedule = start_lr * (end_lr / start_lr) ** (np.arange(int(num_steps)) / (num_steps - 1))
+    lrs: list[float] = []
+    losses: list[float] = []
     running, best, stopped = 0.0, math.inf, False
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         for i, lr in enumerate(schedule, start=1):
@@ -190,27 +201,37 @@ def lr_range_test(
                 break
             best = min(best, smoothed)
 
-    lrs, losses = np.array(lrs), np.array(losses)
-    suggestion = _steepest_descent(lrs, losses, smoothing, int(skip_start), int(skip_end))
-    return LRRangeResult(lrs, losses, suggestion, stopped)
+    tried, seen = np.array(lrs), np.array(losses)
+    suggestion = _steepest_descent(tried, seen, smoothing, int(skip_start), int(skip_end))
+    return LRRangeResult(tried, seen, suggestion, stopped)
 
 
-def _steepest_descent(lrs, losses, smoothing, skip_start, skip_end):
+def _steepest_descent(
+    lrs: NDArray[np.float64], losses: NDArray[np.float64], smoothing: float, skip_start: int, skip_end: int
+) -> float | None:
     finite = np.isfinite(losses)  # only the last loss can be non-finite: it stops the sweep
     kept = slice(skip_start, max(len(losses) - skip_end, 0))
-    smoothed, lrs = ema(losses[finite], smoothing)[kept], lrs[finite][kept]
+    smoothed, rates = ema(losses[finite], smoothing)[kept], lrs[finite][kept]
     if len(smoothed) < 2:
         return None
-    slopes = np.diff(smoothed) / np.diff(np.log(lrs))
-    return float(lrs[int(np.argmin(slopes))])
+    slopes = np.diff(smoothed) / np.diff(np.log(rates))
+    return float(rates[int(np.argmin(slopes))])
 
 
-def _is_torch_module(value):
+def _is_torch_module(value: object) -> TypeGuard[torch.nn.Module]:
     torch = sys.modules.get("torch")  # a Module was built with torch, so it is imported already
     return torch is not None and isinstance(value, torch.nn.Module)
 
 
-def _torch_range_test(model, loss_fn, optimizer, train_data, batch_size, seed, sweep):
+def _torch_range_test(
+    model: torch.nn.Module,
+    loss_fn: LossFn | None,
+    optimizer: torch.optim.Optimizer | None,
+    train_data: Data | None,
+    batch_size: int | None,
+    seed: int | None,
+    sweep: dict[str, Any],
+) -> LRRangeResult:
     import copy
 
     import torch
@@ -226,7 +247,7 @@ def _torch_range_test(model, loss_fn, optimizer, train_data, batch_size, seed, s
     saved_model, saved_optimizer = _snapshot(model), copy.deepcopy(optimizer.state_dict())
     was_training = model.training
 
-    def stream():
+    def stream() -> Iterator[Batch]:
         while True:
             empty = True
             for batch in batches(True):
@@ -237,7 +258,7 @@ def _torch_range_test(model, loss_fn, optimizer, train_data, batch_size, seed, s
 
     feed = stream()
 
-    def step_fn(lr):
+    def step_fn(lr: float) -> float:
         for group in optimizer.param_groups:
             group["lr"] = lr
         X, y = next(feed)
@@ -259,7 +280,9 @@ def _torch_range_test(model, loss_fn, optimizer, train_data, batch_size, seed, s
         model.train(was_training)
 
 
-def plot_lr_range(result, ax=None, title="Learning-rate range test"):
+def plot_lr_range(
+    result: LRRangeResult, ax: Axes | None = None, title: str = "Learning-rate range test"
+) -> Axes:
     """Loss against learning rate (log axis), with the suggested rate marked."""
     import matplotlib.pyplot as plt
 
