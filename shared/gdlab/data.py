@@ -147,3 +147,41 @@ def split(
     order = np.random.default_rng(seed).permutation(len(X))
     val, train = order[:n_val], order[n_val:]
     return X[train], y[train], X[val], y[val]
+
+
+__all__ += ["as_tensors"]
+
+
+def as_tensors(X: Any, y: ArrayLike | None = None, dtype: Any = None) -> tuple[Any, Any]:
+    """A regression set as torch tensors: features ``(n, d)`` and targets as a column ``(n, 1)``.
+
+    Pass the arrays, ``as_tensors(X, y)``, or a data set with ``.X`` and ``.y`` (a
+    :class:`Regression`), ``as_tensors(dataset)``. ``dtype`` defaults to torch's default
+    (float32), the dtype of a fresh model's weights. torch is imported only when called, so
+    ``import gdlab`` stays light.
+
+    >>> X, y = as_tensors(polynomial(n=5, seed=0))
+    >>> tuple(X.shape), tuple(y.shape), X.dtype
+    ((5, 1), (5, 1), torch.float32)
+    """
+    import torch
+
+    if y is None:
+        if not (hasattr(X, "X") and hasattr(X, "y")):
+            raise ValueError(
+                f"as_tensors needs X and y, or a data set with .X and .y, got {type(X).__name__}"
+            )
+        X, y = X.X, X.y
+    dtype = torch.get_default_dtype() if dtype is None else dtype
+    features = torch.as_tensor(np.asarray(X), dtype=dtype)
+    targets = torch.as_tensor(np.asarray(y), dtype=dtype)
+    if features.ndim != 2:
+        raise ValueError(f"X must have shape (n, d), got {tuple(features.shape)}")
+    if targets.ndim == 2 and targets.shape[1] == 1:
+        targets = targets.reshape(-1)
+    if targets.ndim != 1 or len(targets) != len(features):
+        raise ValueError(
+            f"y must hold one target per row of X: X has shape {tuple(features.shape)}, "
+            f"y {tuple(targets.shape)}"
+        )
+    return features, targets.reshape(-1, 1)
