@@ -16,7 +16,17 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["Classification", "Regression", "blobs", "house_prices", "linear", "moons", "polynomial", "split"]
+__all__ = [
+    "Classification",
+    "Regression",
+    "as_tensors",
+    "blobs",
+    "house_prices",
+    "linear",
+    "moons",
+    "polynomial",
+    "split",
+]
 
 
 class Regression(NamedTuple):
@@ -147,9 +157,6 @@ def split(
     order = np.random.default_rng(seed).permutation(len(X))
     val, train = order[:n_val], order[n_val:]
     return X[train], y[train], X[val], y[val]
-
-
-__all__ += ["as_tensors"]
 
 
 def as_tensors(X: Any, y: ArrayLike | None = None, dtype: Any = None) -> tuple[Any, Any]:
