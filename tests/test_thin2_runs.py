@@ -71,7 +71,7 @@ def test_nearest_names_the_well_each_end_point_is_in():
     wells = critical.critical_points(DOUBLE_WELL, np.linspace(-3.0, 3.0, 13))[:2]  # both minima, deeper first
     ends = np.array([[-2.0305, 1.968, -2.0, 2.5]])
     found = critical.nearest(wells, ends)
-    assert found.index.tolist() == [0, 1, 0, 1]
+    assert found.which.tolist() == [0, 1, 0, 1]
     expected = np.abs(ends[0] - np.array([wells[i].point[0] for i in (0, 1, 0, 1)]))
     np.testing.assert_allclose(found.distance, expected, rtol=1e-14)
 
@@ -79,18 +79,18 @@ def test_nearest_names_the_well_each_end_point_is_in():
 def test_nearest_of_one_point_gives_scalars_and_takes_bare_coordinates():
     minima = surfaces.himmelblau.minima
     found = critical.nearest(minima, [3.1, 2.1])
-    assert int(found.index) == int(np.argmin([np.linalg.norm(np.array([3.1, 2.1]) - m) for m in minima]))
+    assert int(found.which) == int(np.argmin([np.linalg.norm(np.array([3.1, 2.1]) - m) for m in minima]))
     assert np.isclose(found.distance, np.hypot(0.1, 0.1))
 
 
 def test_nearest_keeps_the_shape_of_a_grid_of_positions():
     grid = np.stack(np.meshgrid(np.linspace(-5, 5, 7), np.linspace(-5, 5, 5)))  # shape (2, 5, 7)
     found = critical.nearest(surfaces.himmelblau.minima, grid)
-    assert found.index.shape == found.distance.shape == (5, 7)
+    assert found.which.shape == found.distance.shape == (5, 7)
     for i in range(5):
         for j in range(7):
             distances = [np.linalg.norm(grid[:, i, j] - m) for m in surfaces.himmelblau.minima]
-            assert found.index[i, j] == np.argmin(distances)
+            assert found.which[i, j] == np.argmin(distances)
             assert np.isclose(found.distance[i, j], min(distances), rtol=1e-14)
 
 

@@ -206,7 +206,7 @@ def critical_points(
 class Nearest(NamedTuple):
     """For each position: the index of the nearest candidate point and the distance to it."""
 
-    index: NDArray[np.intp]
+    which: NDArray[np.intp]
     distance: NDArray[np.float64]
 
 
@@ -224,7 +224,7 @@ def nearest(points: Sequence[CriticalPoint | ArrayLike], x: ArrayLike, atol: flo
     >>> from gdlab import surfaces
     >>> wells = surfaces.double_well.minima  # the deeper well first
     >>> found = nearest(wells, [[-1.5, 0.5, 2.5]])
-    >>> found.index.tolist(), found.distance.round(2).tolist()
+    >>> found.which.tolist(), found.distance.round(2).tolist()
     ([0, 1, 1], [0.53, 1.47, 0.53])
     """
     coordinates = [
@@ -243,7 +243,7 @@ def nearest(points: Sequence[CriticalPoint | ArrayLike], x: ArrayLike, atol: flo
         raise ValueError(f"atol must be non-negative, got {atol}")
     offsets = positions[None] - centres.reshape(centres.shape + (1,) * (positions.ndim - 1))
     distances = np.sqrt(np.sum(offsets**2, axis=1))  # shape (len(points), *x.shape[1:])
-    index = np.argmin(distances, axis=0)
+    which = np.argmin(distances, axis=0)
     distance = np.min(distances, axis=0)
     if atol is not None and np.any(distance > atol):
         far = int(np.count_nonzero(distance > atol))
@@ -251,7 +251,7 @@ def nearest(points: Sequence[CriticalPoint | ArrayLike], x: ArrayLike, atol: flo
             f"{far} position(s) lie farther than atol={atol} from every point (up to "
             f"{float(distance.max()):.3g} away): those runs have not settled at any of them"
         )
-    return Nearest(index, distance)
+    return Nearest(which, distance)
 
 
 def _positions(run: "Trajectory") -> NDArray[np.float64]:
