@@ -16,7 +16,7 @@ both signs, a saddle; a zero eigenvalue and no negative one (or no positive one)
 [('minimum', -2.0305), ('minimum', 1.968), ('maximum', 0.0626)]
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -25,6 +25,8 @@ from numpy.typing import ArrayLike, NDArray
 from ._checks import as_float_array
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from .descent import Trajectory
     from .surfaces import Landscape
 
@@ -210,7 +212,9 @@ class Nearest(NamedTuple):
     distance: NDArray[np.float64]
 
 
-def nearest(points: Sequence[CriticalPoint | ArrayLike], x: ArrayLike, atol: float | None = None) -> Nearest:
+def nearest(
+    points: "Sequence[CriticalPoint | ArrayLike]", x: ArrayLike, atol: float | None = None
+) -> Nearest:
     r"""Which of ``points`` each position in ``x`` is nearest to, and how far away it is.
 
     ``points`` are critical points (or bare coordinates, each of shape ``(dim,)``); ``x``
