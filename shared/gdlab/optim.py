@@ -326,8 +326,8 @@ def by_name(name, **hyperparams):
     return factory(**hyperparams)
 
 
-def iterate(optimizer: Optimizer, grad_fn: Callable[[Any], Any], params: Any, steps: int) -> Any:
-    r"""``steps`` updates of ``optimizer`` with the gradients of ``grad_fn``; the final params.
+def iterate(optimizer: Any, grad_fn: Callable[[Any], Any], params: Any, steps: int) -> Any:
+    r"""``steps`` updates of an :class:`Optimizer` with the gradients of ``grad_fn``; the final params.
 
     The bare loop: ``state = optimizer.init(params)``, then ``steps`` times
     ``params, state = optimizer.step(params, grad_fn(params), state)``. It records nothing,
