@@ -25,9 +25,22 @@ from numpy.typing import ArrayLike, NDArray
 from ._checks import as_float_array
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .descent import Trajectory
     from .surfaces import Landscape
 
-__all__ = ["CriticalPoint", "classify", "critical_points", "newton", "newton_iterate"]
+__all__ = [
+    "CriticalPoint",
+    "Nearest",
+    "classify",
+    "critical_points",
+    "escape_step",
+    "nearest",
+    "newton",
+    "newton_iterate",
+    "settled_at",
+]
 
 _KINDS = ("minimum", "saddle", "maximum", "degenerate")
 
@@ -188,3 +201,127 @@ def critical_points(
         eigenvalues = cast("NDArray[np.float64]", np.linalg.eigvalsh(H))  # stubs say floating[Any]
         points.append(CriticalPoint(x, float(landscape.f(x)), eigenvalues, classify(H, atol=atol)))
     return tuple(sorted(points, key=lambda p: (_KINDS.index(p.kind), round(p.value, 9), *p.point.tolist())))
+
+
+# --- where runs end up: near which critical point, and when they settle or escape ---------
+
+
+class Nearest(NamedTuple):
+    """For each position: the index of the nearest candidate point and the distance to it."""
+
+    which: NDArray[np.intp]
+    distance: NDArray[np.float64]
+
+
+def nearest(
+    points: "Sequence[CriticalPoint | ArrayLike]", x: ArrayLike, atol: float | None = None
+) -> Nearest:
+    r"""Which of ``points`` each position in ``x`` is nearest to, and how far away it is.
+
+    ``points`` are critical points (or bare coordinates, each of shape ``(dim,)``); ``x``
+    holds positions the way a :class:`~gdlab.surfaces.Landscape` takes them, shape
+    ``(dim,)`` for one or ``(dim, ...)`` for many (the end points of many runs at once).
+    Returns a :class:`Nearest` of arrays shaped ``x.shape[1:]``: the index into ``points``
+    and the Euclidean distance :math:`\min_j \lVert x - p_j\rVert`. With ``atol``, a
+    position farther than ``atol`` from every point raises ``ValueError``: the run that
+    ended there has not settled at any of them.
+
+    >>> from gdlab import surfaces
+    >>> wells = surfaces.double_well.minima  # the deeper well first
+    >>> found = nearest(wells, [[-1.5, 0.5, 2.5]])
+    >>> found.which.tolist(), found.distance.round(2).tolist()
+    ([0, 1, 1], [0.53, 1.47, 0.53])
+    """
+    coordinates = [
+        as_float_array(p.point if isinstance(p, CriticalPoint) else p, "points").reshape(-1) for p in points
+    ]
+    if not coordinates or len({c.shape for c in coordinates}) != 1:
+        raise ValueError("points must be a non-empty sequence of points of one dimension each")
+    centres = np.stack(coordinates)  # shape (len(points), dim)
+    dim = centres.shape[1]
+    positions = as_float_array(x, "x")
+    if positions.ndim == 0 or positions.shape[0] != dim:
+        raise ValueError(
+            f"x must have shape ({dim},) or ({dim}, ...) for points of dimension {dim}, got {positions.shape}"
+        )
+    if atol is not None and not atol >= 0:
+        raise ValueError(f"atol must be non-negative, got {atol}")
+    offsets = positions[None] - centres.reshape(centres.shape + (1,) * (positions.ndim - 1))
+    distances = np.sqrt(np.sum(offsets**2, axis=1))  # shape (len(points), *x.shape[1:])
+    which = np.argmin(distances, axis=0)
+    distance = np.min(distances, axis=0)
+    if atol is not None and np.any(distance > atol):
+        far = int(np.count_nonzero(distance > atol))
+        raise ValueError(
+            f"{far} position(s) lie farther than atol={atol} from every point (up to "
+            f"{float(distance.max()):.3g} away): those runs have not settled at any of them"
+        )
+    return Nearest(which, distance)
+
+
+def _positions(run: "Trajectory") -> NDArray[np.float64]:
+    from .descent import Trajectory  # here, not at the top: descent imports surfaces, which imports us
+
+    if not isinstance(run, Trajectory):
+        raise ValueError(f"run must be a gdlab.Trajectory (from gdlab.descend), got {type(run).__name__}")
+    return run.positions
+
+
+def escape_step(run: "Trajectory", radius: float = 1.0, coordinate: int = -1) -> int | None:
+    r"""The first step at which the run's ``coordinate`` reaches :math:`|x_i| \ge` ``radius``.
+
+    Near a saddle at the origin, such as ``surfaces.saddle`` (:math:`x^2 - y^2`, downhill
+    along :math:`y`, the last coordinate), this counts the steps a run needs to leave it:
+    from :math:`(1, \varepsilon)` plain gradient descent with rate :math:`\alpha` multiplies
+    :math:`y` by :math:`1 + 2\alpha` per step, so it needs
+    :math:`\lceil \ln(1/\varepsilon) / \ln(1 + 2\alpha) \rceil`. ``None`` if the run never
+    gets that far (for instance, started exactly on the ridge :math:`y = 0`).
+
+    >>> from gdlab import descend, optim, surfaces
+    >>> escape_step(descend(surfaces.saddle, (1.0, 1e-6), optim.sgd(lr=0.1), 100))
+    76
+    >>> print(escape_step(descend(surfaces.saddle, (1.0, 0.0), optim.sgd(lr=0.1), 100)))
+    None
+    """
+    positions = _positions(run)
+    if not radius > 0:
+        raise ValueError(f"radius must be positive, got {radius}")
+    dim = positions.shape[1]
+    if (
+        isinstance(coordinate, bool)
+        or not isinstance(coordinate, (int, np.integer))
+        or not -dim <= coordinate < dim
+    ):
+        raise ValueError(
+            f"coordinate must be an index into the run's {dim} coordinate(s), got {coordinate!r}"
+        )
+    beyond = np.abs(positions[:, coordinate]) >= radius
+    return int(np.argmax(beyond)) if beyond.any() else None
+
+
+def settled_at(run: "Trajectory", point: ArrayLike, tol: float) -> int | None:
+    r"""The first step from which the run stays within ``tol`` of ``point`` to its last step.
+
+    Unlike the run's ``converged_at`` (a small gradient), this asks where the run *is*:
+    :math:`\lVert x_j - p\rVert <` ``tol`` for every step :math:`j \ge k`. A run that swings
+    through the point and out again settles only after its last swing out; ``None`` if it
+    ends outside.
+
+    >>> from gdlab import descend, optim, surfaces
+    >>> run = descend(surfaces.bowl, 0.0, optim.sgd(lr=0.1), 50, stop_at_convergence=False)
+    >>> settled_at(run, surfaces.bowl.minima[0], tol=1e-3)
+    36
+    """
+    positions = _positions(run)
+    target = as_float_array(point, "point").reshape(-1)
+    if target.shape != positions.shape[1:]:
+        raise ValueError(
+            f"point must have the run's {positions.shape[1]} coordinate(s), got shape {target.shape}"
+        )
+    if not tol > 0:
+        raise ValueError(f"tol must be positive, got {tol}")
+    inside = np.sqrt(np.sum((positions - target) ** 2, axis=1)) < tol
+    if not inside[-1]:
+        return None
+    outside = np.flatnonzero(~inside)
+    return int(outside[-1]) + 1 if outside.size else 0

@@ -34,6 +34,7 @@ __all__ = [
     "adam",
     "adamw",
     "by_name",
+    "iterate",
     "rmsprop",
     "sgd",
 ]
@@ -389,3 +390,47 @@ def by_name(name: str, **hyperparams: Any) -> Optimizer[Any]:
     except KeyError:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {sorted(_FACTORIES)}") from None
     return factory(**hyperparams)
+
+
+def iterate(optimizer: Any, grad_fn: Callable[[Any], Any], params: Any, steps: int) -> Any:
+    r"""``steps`` updates of an :class:`Optimizer` with the gradients of ``grad_fn``; the final params.
+
+    The bare loop: ``state = optimizer.init(params)``, then ``steps`` times
+    ``params, state = optimizer.step(params, grad_fn(params), state)``. It records nothing,
+    so ``params`` can be any array: every entry is updated independently, and a stack of
+    starting points runs as many runs at once. A :class:`~gdlab.surfaces.Landscape`'s
+    ``grad`` takes points of shape ``(dim, ...)``, so put the starts on the later axes, as in
+    ``iterate(opt, surfaces.double_well.grad, starts[None], 1000)``. (For one run with its
+    whole trajectory, its convergence and divergence, use :func:`gdlab.descend`.) A step that
+    leaves a non-finite value raises ``ValueError``: with many runs in one array, one that
+    blows up would otherwise poison the rest unseen.
+
+    >>> import numpy as np
+    >>> from gdlab import surfaces
+    >>> ends = iterate(sgd(lr=0.01), surfaces.double_well.grad, np.array([[-1.0, 1.0]]), 1000)
+    >>> ends.round(4).tolist()
+    [[-2.0305, 1.968]]
+    """
+    if not isinstance(optimizer, Optimizer):
+        raise ValueError(
+            f"optimizer must be a gdlab.optim.Optimizer, e.g. sgd(lr=0.1), got {type(optimizer).__name__}"
+        )
+    if not callable(grad_fn):
+        raise ValueError(f"grad_fn must be callable (params -> gradient), got {grad_fn!r}")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    params = _as_arrays(params, "params")
+    state = optimizer.init(params)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(1, steps + 1):
+            params, state = optimizer.step(params, grad_fn(params), state)
+            if not all(np.all(np.isfinite(leaf)) for leaf in _leaves(params)):
+                raise ValueError(
+                    f"step {k} left a non-finite parameter: the run diverged (lower the learning "
+                    "rate, or use gdlab.descend, which records where a run diverges)"
+                )
+    return params
+
+
+def _leaves(tree: Any) -> list[Any]:
+    return [leaf for branch in tree for leaf in _leaves(branch)] if _is_seq(tree) else [tree]
