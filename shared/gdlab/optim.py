@@ -392,7 +392,7 @@ def by_name(name: str, **hyperparams: Any) -> Optimizer[Any]:
     return factory(**hyperparams)
 
 
-def iterate(optimizer: Any, grad_fn: Callable[[Any], Any], params: Any, steps: int) -> Any:
+def iterate(optimizer: Optimizer[Any], grad_fn: Callable[[Any], Any], params: Any, steps: int) -> Any:
     r"""``steps`` updates of an :class:`Optimizer` with the gradients of ``grad_fn``; the final params.
 
     The bare loop: ``state = optimizer.init(params)``, then ``steps`` times
