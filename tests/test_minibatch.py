@@ -93,34 +93,58 @@ def torch_run(X, y, batch_size, lr, epochs, seed, drop_last=False):
 def test_training_matches_torch_sgd_update_for_update(batch_size, drop_last):
     ours = train_linear(DATA.X, DATA.y, batch_size, lr=0.05, epochs=4, seed=11, drop_last=drop_last)
     theirs = torch_run(DATA.X, DATA.y, batch_size, lr=0.05, epochs=4, seed=11, drop_last=drop_last)
-    assert ours.weights.shape == theirs.shape
-    np.testing.assert_allclose(ours.weights, theirs, rtol=0, atol=1e-12)
+    assert ours.positions.shape == theirs.shape
+    np.testing.assert_allclose(ours.positions, theirs, rtol=0, atol=1e-12)
+
+
+def test_every_update_is_a_step_of_gdlab_optim_sgd(monkeypatch):
+    """The update rule lives in gdlab.optim: train_linear takes each step through optim.sgd."""
+    steps = []
+    real_sgd = optim.sgd
+
+    def counting_sgd(**hyperparams):
+        opt = real_sgd(**hyperparams)
+
+        def step(params, grads, state):
+            steps.append(hyperparams["lr"])
+            return opt.step(params, grads, state)
+
+        return opt._replace(step=step)
+
+    monkeypatch.setattr(optim, "sgd", counting_sgd)
+    run = train_linear(DATA.X, DATA.y, batch_size=7, lr=0.05, epochs=3, seed=2)
+    assert steps == [0.05] * (len(run.positions) - 1) == [0.05] * (3 * 9)
+
+
+def test_a_rate_from_a_numpy_array_is_accepted_as_the_float_it_is():
+    rate = np.array([0.05])[0]
+    assert train_linear(DATA.X, DATA.y, 7, lr=rate, epochs=1).lr == 0.05
 
 
 def test_full_batch_is_plain_gradient_descent_on_the_quadratic_loss():
     X, y = DATA.X, DATA.y
     run = train_linear(X, y, batch_size=len(y), lr=0.1, epochs=30, seed=5)
-    assert run.updates_per_epoch == 1 and run.weights.shape == (31, 3)
+    assert run.updates_per_epoch == 1 and run.positions.shape == (31, 3)
     w, path = np.zeros(3), [np.zeros(3)]
     for _ in range(30):
         w = w - 0.1 * linear_mse_grad(w, X, y)
         path.append(w)
-    np.testing.assert_allclose(run.weights, path, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(run.positions, path, rtol=0, atol=1e-13)
     # the same walk as gdlab.descend on the quadratic with Hessian 2 X^T X / n
     best = np.linalg.lstsq(X, y, rcond=None)[0]
     bowl = surfaces.quadratic(2 * X.T @ X / len(y), center=best)
     walk = descend(bowl, np.zeros(3), optim.sgd(lr=0.1), steps=30)
-    np.testing.assert_allclose(run.weights, walk.positions, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(run.positions, walk.positions, rtol=0, atol=1e-12)
     assert np.all(np.diff(run.losses) < 0)
 
 
 def test_losses_are_the_full_data_and_batch_mse_of_each_step():
     run = train_linear(DATA.X, DATA.y, batch_size=8, lr=0.05, epochs=2, seed=0)
-    direct = [linear_mse(w, DATA.X, DATA.y) for w in run.weights]
+    direct = [linear_mse(w, DATA.X, DATA.y) for w in run.positions]
     np.testing.assert_allclose(run.losses, direct, rtol=1e-12)
     rng = np.random.default_rng(0)
     batches = [b for _ in range(2) for b in batch_indices(60, 8, shuffle=True, generator=rng)]
-    per_batch = [linear_mse(w, DATA.X[b], DATA.y[b]) for w, b in zip(run.weights[:-1], batches)]
+    per_batch = [linear_mse(w, DATA.X[b], DATA.y[b]) for w, b in zip(run.positions[:-1], batches)]
     np.testing.assert_allclose(run.batch_losses, per_batch, rtol=1e-10, atol=1e-14)
     assert run.updates_per_epoch == 8  # ceil(60 / 8)
     assert run.epoch_ends.tolist() == [0, 8, 16]
@@ -131,7 +155,7 @@ def test_the_same_seed_gives_the_same_run():
     a = train_linear(DATA.X, DATA.y, batch_size=4, lr=0.05, epochs=3, seed=9)
     b = train_linear(DATA.X, DATA.y, batch_size=4, lr=0.05, epochs=3, seed=9)
     c = train_linear(DATA.X, DATA.y, batch_size=4, lr=0.05, epochs=3, seed=10)
-    assert np.array_equal(a.weights, b.weights) and not np.array_equal(a.weights, c.weights)
+    assert np.array_equal(a.positions, b.positions) and not np.array_equal(a.positions, c.positions)
 
 
 def test_a_diverging_run_stops_where_the_loss_overflows_without_warnings():
@@ -140,7 +164,7 @@ def test_a_diverging_run_stops_where_the_loss_overflows_without_warnings():
         run = train_linear(DATA.X, DATA.y, batch_size=60, lr=5.0, epochs=2000, seed=0)
     assert run.diverged and 0 < run.diverged_at < 2000
     assert len(run.losses) == run.diverged_at and np.all(np.isfinite(run.losses))
-    assert np.all(np.isfinite(run.weights)) and run.epoch_ends[-1] < run.diverged_at
+    assert np.all(np.isfinite(run.positions)) and run.epoch_ends[-1] < run.diverged_at
     assert not train_linear(DATA.X, DATA.y, 60, lr=0.1, epochs=5).diverged
 
 

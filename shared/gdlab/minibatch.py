@@ -5,24 +5,25 @@ r"""Batch, stochastic and mini-batch gradient descent on linear regression.
 NumPy generator. :func:`train_linear` trains :math:`\hat y = Xw` (no intercept) on the mean
 squared error with a given batch size and records the full-data loss after every update:
 batch gradient descent is ``batch_size=n``, plain SGD is ``batch_size=1``, anything between
-is mini-batch. Nothing here draws.
+is mini-batch. Every update is a step of :func:`gdlab.optim.sgd`, the optimizer the rest of
+the course uses, so the update rule is written once. Nothing here draws.
 
 >>> import numpy as np
 >>> from gdlab import data
 >>> d = data.linear(n=100, weights=(2.0, -1.0), noise=0.1, seed=0)
 >>> run = train_linear(d.X, d.y, batch_size=10, lr=0.05, epochs=20, seed=0)
->>> run.updates_per_epoch, run.weights.shape
+>>> run.updates_per_epoch, run.positions.shape
 (10, (201, 2))
 >>> best = np.linalg.lstsq(d.X, d.y, rcond=None)[0]   # the exact least-squares weights
->>> bool(np.allclose(run.weights[-1], best, atol=0.01))
+>>> bool(np.allclose(run.positions[-1], best, atol=0.01))
 True
 """
 
-import math
 from typing import NamedTuple
 
 import numpy as np
 
+from . import optim
 from ._checks import as_float_array
 
 __all__ = ["LinearRun", "batch_indices", "linear_mse", "linear_mse_grad", "train_linear"]
@@ -31,14 +32,17 @@ __all__ = ["LinearRun", "batch_indices", "linear_mse", "linear_mse_grad", "train
 class LinearRun(NamedTuple):
     """What one training run did, update by update.
 
-    Row ``k`` of ``weights`` and ``losses`` is the state after ``k`` updates (row 0 is the
-    start); ``losses`` is the mean squared error on the *whole* training set there.
+    The fields share their names with :class:`gdlab.descent.Trajectory`: a linear model's
+    weights are its position in weight space, so the visited weights are ``positions``, as
+    the points of any other descent are, and a plot or a check written for one record reads
+    the other. Row ``k`` of ``positions`` and ``losses`` is the state after ``k`` updates (row
+    0 is the start); ``losses`` is the mean squared error on the *whole* training set there.
     ``batch_losses[k]`` is the loss on the mini-batch that update ``k + 1`` used, measured
     before that update (what a training loop usually logs). ``epoch_ends[e]`` is the row at
     the end of epoch ``e`` (``epoch_ends[0] == 0``, the start).
     """
 
-    weights: np.ndarray
+    positions: np.ndarray
     losses: np.ndarray
     batch_losses: np.ndarray
     epoch_ends: np.ndarray
@@ -134,14 +138,16 @@ def _quadratic_losses(W, A, c, m):
 def train_linear(X, y, batch_size, lr, epochs, w0=None, shuffle=True, drop_last=False, seed=0):
     r"""Train :math:`\hat y = Xw` on the MSE by gradient descent on mini-batches of ``batch_size``.
 
-    Each update uses the next batch :math:`B` of the current epoch:
+    Each update is one step of ``gdlab.optim.sgd(lr)`` with the gradient of the next batch
+    :math:`B` of the current epoch:
     :math:`w \leftarrow w - \alpha\,\frac{2}{|B|} X_B^\top (X_B w - y_B)`.
     ``batch_size=len(y)`` is batch gradient descent (one exact step per epoch), ``1`` is
     plain SGD. Batches are drawn with :func:`batch_indices` from one generator seeded by
     ``seed``, reshuffled every epoch, so the same arguments give the same run. The loss is
-    a quadratic in :math:`w`, so it is evaluated from :math:`X^\top X/n`, :math:`X^\top y/n`
-    and :math:`y^\top y/n` instead of a pass over the data. A run whose weights or loss
-    overflow stops there with ``diverged_at`` set (no NumPy warnings).
+    a quadratic in :math:`w`, so the batch gradients, :math:`2(A_B w - c_B)` with
+    :math:`A_B = X_B^\top X_B/|B|` and :math:`c_B = X_B^\top y_B/|B|`, and the losses are
+    computed from those moments instead of a pass over the data. A run whose weights, gradient
+    or loss overflow stops there with ``diverged_at`` set (no NumPy warnings).
 
     >>> from gdlab import data
     >>> d = data.linear(n=64, weights=(1.0, 2.0), noise=0.0, seed=1)
@@ -154,9 +160,11 @@ def train_linear(X, y, batch_size, lr, epochs, w0=None, shuffle=True, drop_last=
     _check_positive_int(batch_size, "batch_size")
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
-    if not isinstance(lr, (int, float, np.floating)) or not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"Invalid learning rate: {lr}")
+    if isinstance(lr, np.floating):
+        lr = float(lr)
+    opt = optim.sgd(lr=lr)  # refuses a bad rate in torch's words: "Invalid learning rate: ..."
     w = np.zeros(d) if w0 is None else _check_weights(w0, d, "w0")
+    state = opt.init(w)
     rng = np.random.default_rng(seed)
 
     # Per-sample pieces of the quadratic: the loss on a set S is w^T A_S w - 2 c_S^T w + m_S.
@@ -165,8 +173,8 @@ def train_linear(X, y, batch_size, lr, epochs, w0=None, shuffle=True, drop_last=
     square = y * y
     A, c, m = outer.mean(axis=0), cross.mean(axis=0), square.mean()
 
-    weights, pieces, epoch_ends = [w], [], [0]
-    diverged_at = None
+    positions, pieces, epoch_ends = [w], [], [0]
+    stopped = False  # a step met an overflowed gradient or produced an overflowed point
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(epochs):
             batches = batch_indices(n, batch_size, shuffle, drop_last, generator=rng)
@@ -177,21 +185,26 @@ def train_linear(X, y, batch_size, lr, epochs, w0=None, shuffle=True, drop_last=
             c_b = np.add.reduceat(cross[order], starts, axis=0) / sizes[:, None]
             m_b = np.add.reduceat(square[order], starts) / sizes
             pieces.append((A_b, c_b, m_b))
-            # The step w - lr 2/|B| X_B^T (X_B w - y_B) = w - 2 lr (A_B w - c_B) is affine in w:
-            # w <- M_B w + v_B, with M_B and v_B computed for all of the epoch's batches at once.
-            M = np.eye(d) - 2.0 * lr * A_b
-            v = 2.0 * lr * c_b
             for k in range(len(batches)):
-                w = M[k] @ w + v[k]
-                weights.append(w)
-            epoch_ends.append(len(weights) - 1)
-            if not np.all(np.isfinite(w)):
+                grad = 2.0 * (A_b[k] @ w - c_b[k])  # = 2/|B| X_B^T (X_B w - y_B)
+                if not np.all(np.isfinite(grad)):
+                    stopped = True
+                    break
+                w, state = opt.step(w, grad, state)
+                if not np.all(np.isfinite(w)):
+                    stopped = True
+                    break
+                positions.append(w)
+            if stopped:
                 break
+            epoch_ends.append(len(positions) - 1)
 
-        W = np.array(weights)
+        W = np.array(positions)
         losses = _quadratic_losses(W, A, c, m)
-        if not np.all(np.isfinite(losses)):
-            diverged_at = int(np.argmin(np.isfinite(losses)))  # the first update whose loss overflowed
+        finite = np.isfinite(losses)
+        # the first update whose point (or the loss there) overflowed, if one did
+        diverged_at = int(np.argmin(finite)) if not np.all(finite) else (len(W) if stopped else None)
+        if diverged_at is not None:
             W, losses = W[:diverged_at], losses[:diverged_at]
             epoch_ends = [e for e in epoch_ends if e < diverged_at]
         updates = len(W) - 1

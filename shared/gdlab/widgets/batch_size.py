@@ -144,7 +144,7 @@ class BatchSizeExplorer(BrowserExplorer):
             return a11 * d1 * d1 + 2 * a12 * d1 * d2 + a22 * d2 * d2
 
         w1 = w2 = 0.0
-        weights, excesses, batch_losses, epoch_ends = [(w1, w2)], [excess(w1, w2)], [], [0]
+        positions, excesses, batch_losses, epoch_ends = [(w1, w2)], [excess(w1, w2)], [], [0]
         diverged_at = None
         for _ in range(self.epochs):
             order = permutation(n, draw)
@@ -160,17 +160,17 @@ class BatchSizeExplorer(BrowserExplorer):
                 w1, w2 = w1 - scale * g1, w2 - scale * g2
                 e = excess(w1, w2)
                 if not math.isfinite(e):
-                    diverged_at = len(weights)
+                    diverged_at = len(positions)
                     break
-                weights.append((w1, w2))
+                positions.append((w1, w2))
                 excesses.append(e)
                 batch_losses.append(total / len(batch))
             if diverged_at is not None:
                 break
-            epoch_ends.append(len(weights) - 1)
+            epoch_ends.append(len(positions) - 1)
         excesses = np.array(excesses)
         return LinearRun(
-            np.array(weights),
+            np.array(positions),
             p["min_loss"] + excesses,
             np.array(batch_losses),
             np.array(epoch_ends),

@@ -1509,7 +1509,7 @@ export function permutation(n, draw) {
   return order;
 }
 
-/** Mini-batch SGD from w = 0, as BatchSizeExplorer.compute: weights and excess loss per update. */
+/** Mini-batch SGD from w = 0, as BatchSizeExplorer.compute: positions (the weights) and excess loss per update. */
 export function batchRun(problem, { batchSize, lr, epochs, seed }) {
   const { x1, x2, y } = problem;
   const [[a11, a12], [, a22]] = problem.A;
@@ -1523,7 +1523,7 @@ export function batchRun(problem, { batchSize, lr, epochs, seed }) {
   };
   let w1 = 0;
   let w2 = 0;
-  const weights = [[w1, w2]];
+  const positions = [[w1, w2]];
   const excesses = [excess(w1, w2)];
   const epochEnds = [0];
   let divergedAt = null;
@@ -1544,15 +1544,15 @@ export function batchRun(problem, { batchSize, lr, epochs, seed }) {
       w2 = w2 - scale * g2;
       const e = excess(w1, w2);
       if (!Number.isFinite(e)) {
-        divergedAt = weights.length;
+        divergedAt = positions.length;
         break;
       }
-      weights.push([w1, w2]);
+      positions.push([w1, w2]);
       excesses.push(e);
     }
-    if (divergedAt === null) epochEnds.push(weights.length - 1);
+    if (divergedAt === null) epochEnds.push(positions.length - 1);
   }
-  return { weights, excesses, epochEnds, divergedAt, updatesPerEpoch: Math.ceil(n / batchSize) };
+  return { positions, excesses, epochEnds, divergedAt, updatesPerEpoch: Math.ceil(n / batchSize) };
 }
 
 function renderBatchSize(model, el_) {
@@ -1608,8 +1608,8 @@ function renderBatchSize(model, el_) {
     const B = model.get("batch_size");
     const alpha = model.get("lr");
     const run = batchRun(problem, { batchSize: B, lr: alpha, epochs: model.get("epochs"), seed: model.get("seed") });
-    const xs = run.weights.map((w) => w[0]);
-    const ys = run.weights.map((w) => w[1]);
+    const xs = run.positions.map((w) => w[0]);
+    const ys = run.positions.map((w) => w[1]);
     path.setAttribute("points", points(map, xs, ys));
     end.setAttribute("x", map.sx(xs.at(-1)) - 4);
     end.setAttribute("y", map.sy(ys.at(-1)) - 4);
@@ -1620,8 +1620,8 @@ function renderBatchSize(model, el_) {
     lossP.setLimits([0, Math.max(epochsAxis.at(-1), 1e-9)], [Math.log10(low / 2), Math.log10(high * 2)]);
     lossP.titleNode.textContent = `Loss above the minimum, B = ${B}, α = ${fmt(alpha, 3)}`;
     lossLine.setAttribute("points", points(lossP, epochsAxis, logged));
-    const [w1, w2] = run.weights.at(-1);
-    const updates = run.weights.length - 1;
+    const [w1, w2] = run.positions.at(-1);
+    const updates = run.positions.length - 1;
     let status;
     let summary;
     if (run.divergedAt !== null) {
