@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from torch.utils.data import BatchSampler, SequentialSampler
 
 from gdlab import data, descend, optim, surfaces
-from gdlab.minibatch import batch_indices, linear_mse, linear_mse_grad, train_linear
+from gdlab.minibatch import batch_indices, linear_mse, linear_mse_grad, race_rows, train_linear
 
 
 @pytest.fixture(autouse=True)
@@ -198,3 +198,26 @@ def test_averaging_k_equal_batch_gradients_gives_the_gradient_of_their_union(k, 
 def test_bad_inputs_are_refused(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_first_below_gives_the_first_update_and_its_epoch_or_none():
+    run = train_linear(DATA.X, DATA.y, batch_size=8, lr=0.05, epochs=3, seed=0)
+    threshold = float(run.losses[11]) * 1.0000001  # the loss falls at every one of these updates
+    first = int(np.flatnonzero(run.losses < threshold)[0])
+    assert run.first_below(threshold) == (first, first / 8)
+    assert run.first_below(0.0) == (None, None)
+    with pytest.raises(ValueError, match="threshold must be a finite number"):
+        run.first_below(float("nan"))
+
+
+def test_race_rows_give_one_row_per_run_and_refuse_other_records():
+    runs = {B: train_linear(DATA.X, DATA.y, B, lr=0.05, epochs=5, seed=0) for B in (1, 60)}
+    rows = race_rows(runs, threshold=2.0)
+    for B, run in runs.items():
+        updates, epochs = run.first_below(2.0)
+        assert rows[B]["updates to loss < 2"] == updates and rows[B]["epochs to loss < 2"] == epochs
+        assert rows[B]["updates per epoch"] == 60 // B
+        assert rows[B]["loss after the last epoch"] == run.losses[-1]
+    walk = descend(surfaces.bowl, 1.0, optim.sgd(lr=0.1), steps=3)
+    with pytest.raises(ValueError, match="LinearRun records, got a Trajectory"):
+        race_rows({"walk": walk})

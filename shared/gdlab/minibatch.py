@@ -26,7 +26,7 @@ import numpy as np
 from . import optim
 from ._checks import as_float_array
 
-__all__ = ["LinearRun", "batch_indices", "linear_mse", "linear_mse_grad", "train_linear"]
+__all__ = ["LinearRun", "batch_indices", "linear_mse", "linear_mse_grad", "race_rows", "train_linear"]
 
 
 class LinearRun(NamedTuple):
@@ -59,6 +59,24 @@ class LinearRun(NamedTuple):
     @property
     def diverged(self) -> bool:
         return self.diverged_at is not None
+
+    def first_below(self, threshold):
+        """The first update whose full-data loss is below ``threshold``, and the epochs it took.
+
+        Epochs are a fraction where the epoch is unfinished: update ``k`` is ``k /
+        updates_per_epoch`` epochs in. ``(None, None)`` when the run never gets there.
+
+        >>> from gdlab import data
+        >>> d = data.linear(n=40, weights=(1.0,), noise=0.0, seed=0)
+        >>> train_linear(d.X, d.y, batch_size=10, lr=0.1, epochs=5).first_below(0.01)
+        (15, 3.75)
+        """
+        if not np.isfinite(threshold):
+            raise ValueError(f"threshold must be a finite number, got {threshold}")
+        below = np.flatnonzero(self.losses < threshold)
+        if len(below) == 0:
+            return None, None
+        return int(below[0]), float(below[0] / self.updates_per_epoch)
 
 
 def _check_positive_int(value, name):
@@ -214,3 +232,33 @@ def train_linear(X, y, batch_size, lr, epochs, w0=None, shuffle=True, drop_last=
     return LinearRun(
         W, losses, batch_losses, np.array(epoch_ends), int(batch_size), per_epoch, float(lr), diverged_at
     )
+
+
+def race_rows(runs, threshold=1.0):
+    """One row per run for a table that races them to a full-data loss below ``threshold``.
+
+    ``runs`` maps a name to a :class:`LinearRun`; each row gives the run's learning rate,
+    updates per epoch, updates and epochs until its loss first drops below ``threshold``
+    (``None`` if it never does; see :meth:`LinearRun.first_below`) and its last loss.
+    ``pandas.DataFrame.from_dict(race_rows(runs), orient="index")`` makes the table.
+
+    >>> from gdlab import data
+    >>> d = data.linear(n=40, weights=(1.0,), noise=0.0, seed=0)
+    >>> row = race_rows({"B = 10": train_linear(d.X, d.y, 10, lr=0.1, epochs=5)}, 0.01)["B = 10"]
+    >>> row["updates to loss < 0.01"], row["epochs to loss < 0.01"]
+    (15, 3.75)
+    """
+    rows = {}
+    for name, run in runs.items():
+        if not isinstance(run, LinearRun):
+            kind = type(run).__name__
+            raise ValueError(f"runs must map names to LinearRun records, got a {kind} for {name!r}")
+        updates, epochs = run.first_below(threshold)
+        rows[name] = {
+            "learning rate": run.lr,
+            "updates per epoch": run.updates_per_epoch,
+            f"updates to loss < {threshold:g}": updates,
+            f"epochs to loss < {threshold:g}": epochs,
+            "loss after the last epoch": float(run.losses[-1]),
+        }
+    return rows
