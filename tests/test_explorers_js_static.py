@@ -245,7 +245,7 @@ def test_mini_batch_runs_equal_python_update_by_update():
         assert js["divergedAt"] == run.diverged_at and js["updatesPerEpoch"] == run.updates_per_epoch, case
         assert js["epochEnds"] == run.epoch_ends.tolist(), case
         close(js["positions"], run.positions)
-        close(js["excesses"], explorer.excess, tol=1e-9)
+        close(js["excess"], explorer.excess, tol=1e-9)
         statuses.add(run.diverged)
     assert statuses == {True, False}, "the cases must include a diverging run"
 

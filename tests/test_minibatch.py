@@ -2,6 +2,11 @@
 
 import warnings
 
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -10,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.data import BatchSampler, SequentialSampler
 
-from gdlab import data, descend, optim, surfaces
+from gdlab import data, descend, optim, plotting, surfaces
 from gdlab.minibatch import batch_indices, linear_mse, linear_mse_grad, race_rows, train_linear
 
 
@@ -221,3 +226,16 @@ def test_race_rows_give_one_row_per_run_and_refuse_other_records():
     walk = descend(surfaces.bowl, 1.0, optim.sgd(lr=0.1), steps=3)
     with pytest.raises(ValueError, match="LinearRun records, got a Trajectory"):
         race_rows({"walk": walk})
+
+
+def test_a_linear_run_is_drawn_by_the_plotting_helpers_written_for_trajectories():
+    X, y = DATA.X[:, :2], DATA.y
+    run = train_linear(X, y, batch_size=8, lr=0.05, epochs=2, seed=0)
+    bowl = surfaces.quadratic(2 * X.T @ X / len(y), center=np.linalg.lstsq(X, y, rcond=None)[0])
+    fig, (ax_map, ax_loss) = plt.subplots(1, 2)
+    plotting.contours_with_paths(bowl, [run], labels=["B = 8"], ax=ax_map)
+    plotting.loss_per_step(run, ax=ax_loss)  # one run, not a tuple of fields
+    drawn = [line.get_xydata() for line in ax_map.lines]
+    assert any(d.shape == run.positions.shape and np.array_equal(d, run.positions) for d in drawn)
+    assert len(ax_loss.lines) == 1 and np.array_equal(ax_loss.lines[0].get_ydata(), run.losses)
+    plt.close(fig)

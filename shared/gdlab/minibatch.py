@@ -19,7 +19,7 @@ the course uses, so the update rule is written once. Nothing here draws.
 True
 """
 
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,17 +29,22 @@ from ._checks import as_float_array
 __all__ = ["LinearRun", "batch_indices", "linear_mse", "linear_mse_grad", "race_rows", "train_linear"]
 
 
-class LinearRun(NamedTuple):
+@dataclass(frozen=True)
+class LinearRun:
     """What one training run did, update by update.
 
-    The fields share their names with :class:`gdlab.descent.Trajectory`: a linear model's
-    weights are its position in weight space, so the visited weights are ``positions``, as
-    the points of any other descent are, and a plot or a check written for one record reads
-    the other. Row ``k`` of ``positions`` and ``losses`` is the state after ``k`` updates (row
-    0 is the start); ``losses`` is the mean squared error on the *whole* training set there.
+    Row ``k`` of ``positions`` and ``losses`` is the state after ``k`` updates (row 0 is the
+    start); ``losses`` is the mean squared error on the *whole* training set there.
     ``batch_losses[k]`` is the loss on the mini-batch that update ``k + 1`` used, measured
     before that update (what a training loop usually logs). ``epoch_ends[e]`` is the row at
     the end of epoch ``e`` (``epoch_ends[0] == 0``, the start).
+
+    The names are those of :class:`gdlab.descent.Trajectory`: a linear model's weights are
+    its position in weight space, so the weights visited are ``positions``, as the points of
+    any other descent are, and ``losses``, ``lr``, ``diverged_at`` and ``diverged`` mean what
+    they mean there. The plotting helpers, which read ``positions`` and ``losses``, draw
+    either record. Like ``Trajectory`` it is a frozen dataclass, not a tuple, so a function
+    that takes one run or a list of runs cannot mistake a run for a list.
     """
 
     positions: np.ndarray
