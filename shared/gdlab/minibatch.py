@@ -19,9 +19,12 @@ the course uses, so the update rule is written once. Nothing here draws.
 True
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import optim
 from ._checks import as_float_array
@@ -47,17 +50,17 @@ class LinearRun:
     that takes one run or a list of runs cannot mistake a run for a list.
     """
 
-    positions: np.ndarray
-    losses: np.ndarray
-    batch_losses: np.ndarray
-    epoch_ends: np.ndarray
+    positions: NDArray[np.float64]
+    losses: NDArray[np.float64]
+    batch_losses: NDArray[np.float64]
+    epoch_ends: NDArray[np.int_]
     batch_size: int
     updates_per_epoch: int
     lr: float
     diverged_at: int | None  # the update at which the loss stopped being finite, if it did
 
     @property
-    def epoch_losses(self) -> np.ndarray:
+    def epoch_losses(self) -> NDArray[np.float64]:
         """The full-data loss at the start and after each completed epoch."""
         return self.losses[self.epoch_ends]
 
@@ -65,7 +68,7 @@ class LinearRun:
     def diverged(self) -> bool:
         return self.diverged_at is not None
 
-    def first_below(self, threshold):
+    def first_below(self, threshold: float) -> tuple[int, float] | tuple[None, None]:
         """The first update whose full-data loss is below ``threshold``, and the epochs it took.
 
         Epochs are a fraction where the epoch is unfinished: update ``k`` is ``k /
@@ -84,12 +87,18 @@ class LinearRun:
         return int(below[0]), float(below[0] / self.updates_per_epoch)
 
 
-def _check_positive_int(value, name):
+def _check_positive_int(value: object, name: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(f"{name} should be a positive integer value, but got {name}={value!r}")
 
 
-def batch_indices(n, batch_size=1, shuffle=False, drop_last=False, generator=None):
+def batch_indices(
+    n: int,
+    batch_size: int = 1,
+    shuffle: bool = False,
+    drop_last: bool = False,
+    generator: np.random.Generator | int | None = None,
+) -> list[NDArray[np.intp]]:
     r"""The index arrays of one epoch: ``n`` samples in mini-batches of ``batch_size``.
 
     As ``torch.utils.data.DataLoader``: with ``shuffle`` the samples are visited in a fresh
@@ -112,7 +121,7 @@ def batch_indices(n, batch_size=1, shuffle=False, drop_last=False, generator=Non
     return [order[start : min(start + batch_size, stop)] for start in range(0, stop, batch_size)]
 
 
-def _check_data(X, y):
+def _check_data(X: ArrayLike, y: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     X = as_float_array(X, "X")
     y = as_float_array(y, "y")
     if X.ndim != 2 or y.ndim != 1 or len(X) != len(y) or len(y) == 0:
@@ -123,14 +132,14 @@ def _check_data(X, y):
     return X, y
 
 
-def _check_weights(w, d, name="w"):
+def _check_weights(w: ArrayLike, d: int, name: str = "w") -> NDArray[np.float64]:
     w = as_float_array(w, name).reshape(-1)
     if w.shape != (d,):
         raise ValueError(f"{name} must hold one weight per feature, {d}, got shape {w.shape}")
     return w
 
 
-def linear_mse(w, X, y):
+def linear_mse(w: ArrayLike, X: ArrayLike, y: ArrayLike) -> float:
     r"""Mean squared error of the linear model, :math:`L(w) = \frac1n \lVert Xw - y \rVert^2`.
 
     >>> linear_mse([1.0], [[1.0], [2.0]], [1.0, 1.0])
@@ -141,7 +150,7 @@ def linear_mse(w, X, y):
     return float(np.mean((X @ w - y) ** 2))
 
 
-def linear_mse_grad(w, X, y):
+def linear_mse_grad(w: ArrayLike, X: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
     r"""Its gradient, :math:`\nabla L(w) = \frac2n X^\top (Xw - y)`.
 
     >>> linear_mse_grad([1.0], [[1.0], [2.0]], [1.0, 1.0]).tolist()
@@ -152,13 +161,26 @@ def linear_mse_grad(w, X, y):
     return 2.0 / len(y) * (X.T @ (X @ w - y))
 
 
-def _quadratic_losses(W, A, c, m):
+def _quadratic_losses(
+    W: NDArray[np.float64], A: NDArray[np.float64], c: NDArray[np.float64], m: float | NDArray[np.float64]
+) -> NDArray[np.float64]:
     """Mean squared errors w^T A w - 2 c^T w + m for each row w of W (or batch of A, c, m)."""
     quadratic = np.einsum("...i,...ij,...j->...", W, A, W) - 2 * np.einsum("...i,...i->...", W, c) + m
-    return np.maximum(quadratic, 0.0)  # rounding can dip a hair below zero on noise-free data
+    clamped: NDArray[np.float64] = np.maximum(quadratic, 0.0)  # rounding can dip below 0 on noise-free data
+    return clamped
 
 
-def train_linear(X, y, batch_size, lr, epochs, w0=None, shuffle=True, drop_last=False, seed=0):
+def train_linear(
+    X: ArrayLike,
+    y: ArrayLike,
+    batch_size: int,
+    lr: float,
+    epochs: int,
+    w0: ArrayLike | None = None,
+    shuffle: bool = True,
+    drop_last: bool = False,
+    seed: int | np.random.Generator | None = 0,
+) -> LinearRun:
     r"""Train :math:`\hat y = Xw` on the MSE by gradient descent on mini-batches of ``batch_size``.
 
     Each update is one step of ``gdlab.optim.sgd(lr)`` with the gradient of the next batch
@@ -239,7 +261,7 @@ def train_linear(X, y, batch_size, lr, epochs, w0=None, shuffle=True, drop_last=
     )
 
 
-def race_rows(runs, threshold=1.0):
+def race_rows(runs: Mapping[Any, LinearRun], threshold: float = 1.0) -> dict[Any, dict[str, Any]]:
     """One row per run for a table that races them to a full-data loss below ``threshold``.
 
     ``runs`` maps a name to a :class:`LinearRun`; each row gives the run's learning rate,
