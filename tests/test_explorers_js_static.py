@@ -244,8 +244,8 @@ def test_mini_batch_runs_equal_python_update_by_update():
         run = explorer.run
         assert js["divergedAt"] == run.diverged_at and js["updatesPerEpoch"] == run.updates_per_epoch, case
         assert js["epochEnds"] == run.epoch_ends.tolist(), case
-        close(js["weights"], run.weights)
-        close(js["excesses"], explorer.excess, tol=1e-9)
+        close(js["positions"], run.positions)
+        close(js["excess"], explorer.excess, tol=1e-9)
         statuses.add(run.diverged)
     assert statuses == {True, False}, "the cases must include a diverging run"
 
@@ -256,8 +256,8 @@ def test_the_runs_are_real_sgd_on_the_data_the_page_carries():
     w = np.zeros(2)
     for _ in range(3):  # full batch: plain gradient descent, whatever the shuffle
         w = w - 0.05 * 2 / len(y) * X.T @ (X @ w - y)
-    close(explorer.run.weights[-1], w, tol=1e-12)
-    losses = np.mean((explorer.run.weights @ X.T - y) ** 2, axis=1)
+    close(explorer.run.positions[-1], w, tol=1e-12)
+    losses = np.mean((explorer.run.positions @ X.T - y) ** 2, axis=1)
     close(explorer.run.losses, losses, tol=1e-9)
     assert list(itertools.chain(explorer.problem["x1"], explorer.problem["x2"])) == X.T.ravel().tolist()
 

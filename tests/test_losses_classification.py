@@ -1,9 +1,9 @@
 """gdlab's classification losses equal torch, value and gradient, for every reduction.
 
 Torch has binary cross-entropy and softmax cross-entropy in ``torch.nn.functional``; for
-the hinge, the focal loss (torchvision's ``sigmoid_focal_loss`` formula; torchvision is
-not installed) and InfoNCE the reference is the formula written directly in torch and
-differentiated by autograd.
+the hinge, the focal loss (``gdlab.torch_check.sigmoid_focal_loss``, torchvision's formula;
+torchvision is not installed) and InfoNCE the reference is the formula written directly in
+torch and differentiated by autograd.
 """
 
 import math
@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from gdlab import losses
+from gdlab.torch_check import sigmoid_focal_loss
 
 REDUCTIONS = ["mean", "sum", "none"]
 TIGHT = dict(rtol=1e-12, atol=1e-14)
@@ -40,18 +41,6 @@ def as_tensor(array, grad=False):
 
 def torch_hinge(scores, target, reduction):
     return reduce(torch.clamp(1 - target * scores, min=0), reduction)
-
-
-def torch_sigmoid_focal(logits, target, gamma, alpha, reduction):
-    # torchvision.ops.sigmoid_focal_loss, line by line
-    p = torch.sigmoid(logits)
-    ce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
-    p_t = p * target + (1 - p) * (1 - target)
-    loss = ce * ((1 - p_t) ** gamma)
-    if alpha >= 0:
-        alpha_t = alpha * target + (1 - alpha) * (1 - target)
-        loss = alpha_t * loss
-    return reduce(loss, reduction)
 
 
 def torch_info_nce(z_a, z_b, temperature, reduction):
@@ -164,7 +153,7 @@ def test_focal_matches_torchvisions_sigmoid_focal_formula(gamma, alpha, reductio
     for shape in [(9,), (4, 5)]:
         logits, target = binary(shape)
         x = as_tensor(logits, grad=True)
-        value = torch_sigmoid_focal(x, as_tensor(target), gamma, alpha, reduction)
+        value = sigmoid_focal_loss(x, as_tensor(target), alpha=alpha, gamma=gamma, reduction=reduction)
         backward(value, reduction)
         ours = losses.focal(logits, target, gamma=gamma, alpha=alpha, reduction=reduction)
         ours_grad = losses.focal_grad(logits, target, gamma=gamma, alpha=alpha, reduction=reduction)

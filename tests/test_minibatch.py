@@ -2,6 +2,11 @@
 
 import warnings
 
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -10,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.data import BatchSampler, SequentialSampler
 
-from gdlab import data, descend, optim, surfaces
-from gdlab.minibatch import batch_indices, linear_mse, linear_mse_grad, train_linear
+from gdlab import data, descend, optim, plotting, surfaces
+from gdlab.minibatch import batch_indices, linear_mse, linear_mse_grad, race_rows, train_linear
 
 
 @pytest.fixture(autouse=True)
@@ -93,34 +98,58 @@ def torch_run(X, y, batch_size, lr, epochs, seed, drop_last=False):
 def test_training_matches_torch_sgd_update_for_update(batch_size, drop_last):
     ours = train_linear(DATA.X, DATA.y, batch_size, lr=0.05, epochs=4, seed=11, drop_last=drop_last)
     theirs = torch_run(DATA.X, DATA.y, batch_size, lr=0.05, epochs=4, seed=11, drop_last=drop_last)
-    assert ours.weights.shape == theirs.shape
-    np.testing.assert_allclose(ours.weights, theirs, rtol=0, atol=1e-12)
+    assert ours.positions.shape == theirs.shape
+    np.testing.assert_allclose(ours.positions, theirs, rtol=0, atol=1e-12)
+
+
+def test_every_update_is_a_step_of_gdlab_optim_sgd(monkeypatch):
+    """The update rule lives in gdlab.optim: train_linear takes each step through optim.sgd."""
+    steps = []
+    real_sgd = optim.sgd
+
+    def counting_sgd(**hyperparams):
+        opt = real_sgd(**hyperparams)
+
+        def step(params, grads, state):
+            steps.append(hyperparams["lr"])
+            return opt.step(params, grads, state)
+
+        return opt._replace(step=step)
+
+    monkeypatch.setattr(optim, "sgd", counting_sgd)
+    run = train_linear(DATA.X, DATA.y, batch_size=7, lr=0.05, epochs=3, seed=2)
+    assert steps == [0.05] * (len(run.positions) - 1) == [0.05] * (3 * 9)
+
+
+def test_a_rate_from_a_numpy_array_is_accepted_as_the_float_it_is():
+    rate = np.array([0.05])[0]
+    assert train_linear(DATA.X, DATA.y, 7, lr=rate, epochs=1).lr == 0.05
 
 
 def test_full_batch_is_plain_gradient_descent_on_the_quadratic_loss():
     X, y = DATA.X, DATA.y
     run = train_linear(X, y, batch_size=len(y), lr=0.1, epochs=30, seed=5)
-    assert run.updates_per_epoch == 1 and run.weights.shape == (31, 3)
+    assert run.updates_per_epoch == 1 and run.positions.shape == (31, 3)
     w, path = np.zeros(3), [np.zeros(3)]
     for _ in range(30):
         w = w - 0.1 * linear_mse_grad(w, X, y)
         path.append(w)
-    np.testing.assert_allclose(run.weights, path, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(run.positions, path, rtol=0, atol=1e-13)
     # the same walk as gdlab.descend on the quadratic with Hessian 2 X^T X / n
     best = np.linalg.lstsq(X, y, rcond=None)[0]
     bowl = surfaces.quadratic(2 * X.T @ X / len(y), center=best)
     walk = descend(bowl, np.zeros(3), optim.sgd(lr=0.1), steps=30)
-    np.testing.assert_allclose(run.weights, walk.positions, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(run.positions, walk.positions, rtol=0, atol=1e-12)
     assert np.all(np.diff(run.losses) < 0)
 
 
 def test_losses_are_the_full_data_and_batch_mse_of_each_step():
     run = train_linear(DATA.X, DATA.y, batch_size=8, lr=0.05, epochs=2, seed=0)
-    direct = [linear_mse(w, DATA.X, DATA.y) for w in run.weights]
+    direct = [linear_mse(w, DATA.X, DATA.y) for w in run.positions]
     np.testing.assert_allclose(run.losses, direct, rtol=1e-12)
     rng = np.random.default_rng(0)
     batches = [b for _ in range(2) for b in batch_indices(60, 8, shuffle=True, generator=rng)]
-    per_batch = [linear_mse(w, DATA.X[b], DATA.y[b]) for w, b in zip(run.weights[:-1], batches)]
+    per_batch = [linear_mse(w, DATA.X[b], DATA.y[b]) for w, b in zip(run.positions[:-1], batches)]
     np.testing.assert_allclose(run.batch_losses, per_batch, rtol=1e-10, atol=1e-14)
     assert run.updates_per_epoch == 8  # ceil(60 / 8)
     assert run.epoch_ends.tolist() == [0, 8, 16]
@@ -131,7 +160,7 @@ def test_the_same_seed_gives_the_same_run():
     a = train_linear(DATA.X, DATA.y, batch_size=4, lr=0.05, epochs=3, seed=9)
     b = train_linear(DATA.X, DATA.y, batch_size=4, lr=0.05, epochs=3, seed=9)
     c = train_linear(DATA.X, DATA.y, batch_size=4, lr=0.05, epochs=3, seed=10)
-    assert np.array_equal(a.weights, b.weights) and not np.array_equal(a.weights, c.weights)
+    assert np.array_equal(a.positions, b.positions) and not np.array_equal(a.positions, c.positions)
 
 
 def test_a_diverging_run_stops_where_the_loss_overflows_without_warnings():
@@ -140,7 +169,7 @@ def test_a_diverging_run_stops_where_the_loss_overflows_without_warnings():
         run = train_linear(DATA.X, DATA.y, batch_size=60, lr=5.0, epochs=2000, seed=0)
     assert run.diverged and 0 < run.diverged_at < 2000
     assert len(run.losses) == run.diverged_at and np.all(np.isfinite(run.losses))
-    assert np.all(np.isfinite(run.weights)) and run.epoch_ends[-1] < run.diverged_at
+    assert np.all(np.isfinite(run.positions)) and run.epoch_ends[-1] < run.diverged_at
     assert not train_linear(DATA.X, DATA.y, 60, lr=0.1, epochs=5).diverged
 
 
@@ -174,3 +203,39 @@ def test_averaging_k_equal_batch_gradients_gives_the_gradient_of_their_union(k, 
 def test_bad_inputs_are_refused(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_first_below_gives_the_first_update_and_its_epoch_or_none():
+    run = train_linear(DATA.X, DATA.y, batch_size=8, lr=0.05, epochs=3, seed=0)
+    threshold = float(run.losses[11]) * 1.0000001  # the loss falls at every one of these updates
+    first = int(np.flatnonzero(run.losses < threshold)[0])
+    assert run.first_below(threshold) == (first, first / 8)
+    assert run.first_below(0.0) == (None, None)
+    with pytest.raises(ValueError, match="threshold must be a finite number"):
+        run.first_below(float("nan"))
+
+
+def test_race_rows_give_one_row_per_run_and_refuse_other_records():
+    runs = {B: train_linear(DATA.X, DATA.y, B, lr=0.05, epochs=5, seed=0) for B in (1, 60)}
+    rows = race_rows(runs, threshold=2.0)
+    for B, run in runs.items():
+        updates, epochs = run.first_below(2.0)
+        assert rows[B]["updates to loss < 2"] == updates and rows[B]["epochs to loss < 2"] == epochs
+        assert rows[B]["updates per epoch"] == 60 // B
+        assert rows[B]["loss after the last epoch"] == run.losses[-1]
+    walk = descend(surfaces.bowl, 1.0, optim.sgd(lr=0.1), steps=3)
+    with pytest.raises(ValueError, match="LinearRun records, got a Trajectory"):
+        race_rows({"walk": walk})
+
+
+def test_a_linear_run_is_drawn_by_the_plotting_helpers_written_for_trajectories():
+    X, y = DATA.X[:, :2], DATA.y
+    run = train_linear(X, y, batch_size=8, lr=0.05, epochs=2, seed=0)
+    bowl = surfaces.quadratic(2 * X.T @ X / len(y), center=np.linalg.lstsq(X, y, rcond=None)[0])
+    fig, (ax_map, ax_loss) = plt.subplots(1, 2)
+    plotting.contours_with_paths(bowl, [run], labels=["B = 8"], ax=ax_map)
+    plotting.loss_per_step(run, ax=ax_loss)  # one run, not a tuple of fields
+    drawn = [line.get_xydata() for line in ax_map.lines]
+    assert any(d.shape == run.positions.shape and np.array_equal(d, run.positions) for d in drawn)
+    assert len(ax_loss.lines) == 1 and np.array_equal(ax_loss.lines[0].get_ydata(), run.losses)
+    plt.close(fig)

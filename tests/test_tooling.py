@@ -26,6 +26,7 @@ TYPED = [
     "formula",
     "losses",
     "lr_finder",
+    "minibatch",
     "optim",
     "plotting",
     "recorded",
@@ -33,6 +34,7 @@ TYPED = [
     "regularization",
     "schedules",
     "surfaces",
+    "torch_check",
     "training",
 ]
 

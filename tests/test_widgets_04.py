@@ -17,16 +17,16 @@ def test_full_batch_path_is_plain_gradient_descent_smooth_and_deterministic():
     n = len(explorer.data.y)
     explorer.batch_size = n
     run = explorer.run
-    assert run.updates_per_epoch == 1 and len(run.weights) == 11
+    assert run.updates_per_epoch == 1 and len(run.positions) == 11
     # gradient descent on the loss's quadratic form, Hessian 2 X^T X / n, from (0, 0)
     X = explorer.data.X
     bowl = surfaces.quadratic(2 * X.T @ X / n, center=explorer.minimum)
     walk = descend(bowl, [0.0, 0.0], optim.sgd(lr=0.05), steps=10)
-    np.testing.assert_allclose(run.weights, walk.positions, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(run.positions, walk.positions, rtol=0, atol=1e-12)
     assert np.all(np.diff(run.losses) < 0)  # smooth: the loss falls at every update
     for seed in (1, 7):  # a full batch holds every sample whatever the shuffle: same path, to rounding
         explorer.seed = seed
-        np.testing.assert_allclose(explorer.run.weights, run.weights, rtol=0, atol=1e-14)
+        np.testing.assert_allclose(explorer.run.positions, run.positions, rtol=0, atol=1e-14)
 
 
 def test_smaller_batches_give_a_noisier_loss_near_the_end():
@@ -41,22 +41,23 @@ def test_smaller_batches_give_a_noisier_loss_near_the_end():
 
 def test_the_same_settings_give_the_same_path_and_another_seed_another_path():
     explorer = BatchSizeExplorer(batch_size=4, lr=0.05, epochs=3, seed=0)
-    first_path = explorer.run.weights.copy()
+    first_path = explorer.run.positions.copy()
     explorer.seed = 1
-    assert not np.array_equal(explorer.run.weights, first_path)
+    assert not np.array_equal(explorer.run.positions, first_path)
     explorer.seed = 0
-    assert np.array_equal(explorer.run.weights, first_path)
-    assert np.array_equal(BatchSizeExplorer(batch_size=4, lr=0.05, epochs=3, seed=0).run.weights, first_path)
+    assert np.array_equal(explorer.run.positions, first_path)
+    again = BatchSizeExplorer(batch_size=4, lr=0.05, epochs=3, seed=0)
+    assert np.array_equal(again.run.positions, first_path)
 
 
 def test_every_epoch_visits_every_example_once():
     explorer = BatchSizeExplorer(batch_size=32, lr=0.01, epochs=2)
-    assert len(explorer.run.weights) == 1 + 2 * 8 and explorer.run.epoch_ends.tolist() == [0, 8, 16]
+    assert len(explorer.run.positions) == 1 + 2 * 8 and explorer.run.epoch_ends.tolist() == [0, 8, 16]
     explorer.epochs = 5
-    assert len(explorer.run.weights) == 1 + 5 * 8
+    assert len(explorer.run.positions) == 1 + 5 * 8
     explorer.lr = 0.1
     assert explorer.run.lr == pytest.approx(0.1)
-    loss = linear_mse(explorer.run.weights[-1], explorer.data.X, explorer.data.y)
+    loss = linear_mse(explorer.run.positions[-1], explorer.data.X, explorer.data.y)
     assert explorer.run.losses[-1] == pytest.approx(loss, rel=1e-9)
 
 
@@ -64,7 +65,7 @@ def test_a_learning_rate_far_above_the_stable_range_diverges_and_stops_there():
     explorer = BatchSizeExplorer(batch_size=1, lr=0.05, epochs=40)
     explorer.lr = 1.0
     run = explorer.run
-    assert run.diverged and len(run.weights) == run.diverged_at
+    assert run.diverged and len(run.positions) == run.diverged_at
     assert np.all(np.isfinite(run.losses))
 
 

@@ -139,12 +139,12 @@ class BatchSizeExplorer(BrowserExplorer):
         n, size, lr = len(y), self.batch_size, self.lr
         draw = mulberry32(self.seed)
 
-        def excess(w1, w2):
+        def excess_at(w1, w2):
             d1, d2 = w1 - m1, w2 - m2
             return a11 * d1 * d1 + 2 * a12 * d1 * d2 + a22 * d2 * d2
 
         w1 = w2 = 0.0
-        weights, excesses, batch_losses, epoch_ends = [(w1, w2)], [excess(w1, w2)], [], [0]
+        positions, excess, batch_losses, epoch_ends = [(w1, w2)], [excess_at(w1, w2)], [], [0]
         diverged_at = None
         for _ in range(self.epochs):
             order = permutation(n, draw)
@@ -158,20 +158,19 @@ class BatchSizeExplorer(BrowserExplorer):
                     total += r * r
                 scale = 2 * lr / len(batch)
                 w1, w2 = w1 - scale * g1, w2 - scale * g2
-                e = excess(w1, w2)
+                e = excess_at(w1, w2)
                 if not math.isfinite(e):
-                    diverged_at = len(weights)
+                    diverged_at = len(positions)
                     break
-                weights.append((w1, w2))
-                excesses.append(e)
+                positions.append((w1, w2))
+                excess.append(e)
                 batch_losses.append(total / len(batch))
             if diverged_at is not None:
                 break
-            epoch_ends.append(len(weights) - 1)
-        excesses = np.array(excesses)
+            epoch_ends.append(len(positions) - 1)
         return LinearRun(
-            np.array(weights),
-            p["min_loss"] + excesses,
+            np.array(positions),
+            p["min_loss"] + np.array(excess),
             np.array(batch_losses),
             np.array(epoch_ends),
             size,

@@ -1509,22 +1509,22 @@ export function permutation(n, draw) {
   return order;
 }
 
-/** Mini-batch SGD from w = 0, as BatchSizeExplorer.compute: weights and excess loss per update. */
+/** Mini-batch SGD from w = 0, as BatchSizeExplorer.compute: positions (the weights) and excess loss per update. */
 export function batchRun(problem, { batchSize, lr, epochs, seed }) {
   const { x1, x2, y } = problem;
   const [[a11, a12], [, a22]] = problem.A;
   const [m1, m2] = problem.minimum;
   const n = y.length;
   const draw = mulberry32(seed);
-  const excess = (w1, w2) => {
+  const excessAt = (w1, w2) => {
     const d1 = w1 - m1;
     const d2 = w2 - m2;
     return a11 * d1 * d1 + 2 * a12 * d1 * d2 + a22 * d2 * d2;
   };
   let w1 = 0;
   let w2 = 0;
-  const weights = [[w1, w2]];
-  const excesses = [excess(w1, w2)];
+  const positions = [[w1, w2]];
+  const excess = [excessAt(w1, w2)];
   const epochEnds = [0];
   let divergedAt = null;
   for (let epoch = 0; epoch < epochs && divergedAt === null; epoch++) {
@@ -1542,17 +1542,17 @@ export function batchRun(problem, { batchSize, lr, epochs, seed }) {
       const scale = (2 * lr) / (stop - start);
       w1 = w1 - scale * g1;
       w2 = w2 - scale * g2;
-      const e = excess(w1, w2);
+      const e = excessAt(w1, w2);
       if (!Number.isFinite(e)) {
-        divergedAt = weights.length;
+        divergedAt = positions.length;
         break;
       }
-      weights.push([w1, w2]);
-      excesses.push(e);
+      positions.push([w1, w2]);
+      excess.push(e);
     }
-    if (divergedAt === null) epochEnds.push(weights.length - 1);
+    if (divergedAt === null) epochEnds.push(positions.length - 1);
   }
-  return { weights, excesses, epochEnds, divergedAt, updatesPerEpoch: Math.ceil(n / batchSize) };
+  return { positions, excess, epochEnds, divergedAt, updatesPerEpoch: Math.ceil(n / batchSize) };
 }
 
 function renderBatchSize(model, el_) {
@@ -1608,20 +1608,20 @@ function renderBatchSize(model, el_) {
     const B = model.get("batch_size");
     const alpha = model.get("lr");
     const run = batchRun(problem, { batchSize: B, lr: alpha, epochs: model.get("epochs"), seed: model.get("seed") });
-    const xs = run.weights.map((w) => w[0]);
-    const ys = run.weights.map((w) => w[1]);
+    const xs = run.positions.map((w) => w[0]);
+    const ys = run.positions.map((w) => w[1]);
     path.setAttribute("points", points(map, xs, ys));
     end.setAttribute("x", map.sx(xs.at(-1)) - 4);
     end.setAttribute("y", map.sy(ys.at(-1)) - 4);
-    const logged = run.excesses.map((e) => Math.log10(Math.max(e, 1e-12)));
-    const epochsAxis = run.excesses.map((_, k) => k / run.updatesPerEpoch);
-    const low = Math.max(Math.min(...run.excesses), 1e-10);
-    const high = Math.min(Math.max(...run.excesses), 1e12);
+    const logged = run.excess.map((e) => Math.log10(Math.max(e, 1e-12)));
+    const epochsAxis = run.excess.map((_, k) => k / run.updatesPerEpoch);
+    const low = Math.max(Math.min(...run.excess), 1e-10);
+    const high = Math.min(Math.max(...run.excess), 1e12);
     lossP.setLimits([0, Math.max(epochsAxis.at(-1), 1e-9)], [Math.log10(low / 2), Math.log10(high * 2)]);
     lossP.titleNode.textContent = `Loss above the minimum, B = ${B}, α = ${fmt(alpha, 3)}`;
     lossLine.setAttribute("points", points(lossP, epochsAxis, logged));
-    const [w1, w2] = run.weights.at(-1);
-    const updates = run.weights.length - 1;
+    const [w1, w2] = run.positions.at(-1);
+    const updates = run.positions.length - 1;
     let status;
     let summary;
     if (run.divergedAt !== null) {
@@ -1629,7 +1629,7 @@ function renderBatchSize(model, el_) {
       summary = `the loss overflowed at update ${run.divergedAt}; lower the learning rate (last finite w = (${fmt(w1, 3)}, ${fmt(w2, 3)}))`;
     } else {
       status = B === n ? "smooth" : "noisy";
-      const tail = run.excesses.slice(-(run.updatesPerEpoch + 1)).map((e) => problem.min_loss + e);
+      const tail = run.excess.slice(-(run.updatesPerEpoch + 1)).map((e) => problem.min_loss + e);
       let jitter = 0;
       if (tail.length > 2) {
         const diffs = tail.slice(1).map((v, i) => v - tail[i]);
@@ -1637,7 +1637,7 @@ function renderBatchSize(model, el_) {
         jitter = Math.sqrt(diffs.reduce((a, b) => a + (b - mean) ** 2, 0) / diffs.length);
       }
       summary =
-        `final w = (${w1.toFixed(3)}, ${w2.toFixed(3)}), loss ${(problem.min_loss + run.excesses.at(-1)).toFixed(4)} ` +
+        `final w = (${w1.toFixed(3)}, ${w2.toFixed(3)}), loss ${(problem.min_loss + run.excess.at(-1)).toFixed(4)} ` +
         `(least squares: (${m1.toFixed(3)}, ${m2.toFixed(3)}), loss ${problem.min_loss.toFixed(4)}); ` +
         `last-epoch step-to-step loss change ± ${fmt(jitter, 2)}`;
     }
@@ -1648,7 +1648,7 @@ function renderBatchSize(model, el_) {
       `Left: the path of the two weights over elliptical loss contours, from (0, 0) towards the least-squares ` +
         `weights (${m1.toFixed(2)}, ${m2.toFixed(2)}), for batch size ${B}, learning rate ${fmt(alpha, 3)}, ` +
         `${model.get("epochs")} epochs, ending at (${fmt(w1, 3)}, ${fmt(w2, 3)}). Right: the loss above its ` +
-        `minimum after each update on a log scale, from ${fmt(run.excesses[0], 3)} to ${fmt(run.excesses.at(-1), 3)}. Status: ${status}.`,
+        `minimum after each update on a log scale, from ${fmt(run.excess[0], 3)} to ${fmt(run.excess.at(-1), 3)}. Status: ${status}.`,
     );
     size.value.textContent = String(B);
     seed.value.textContent = String(model.get("seed"));
