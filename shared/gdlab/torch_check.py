@@ -44,7 +44,7 @@ def _gradients(loss_fn: LossFn, arrays: Sequence[NDArray[np.float64]]) -> list[N
 
 
 def optimizer_gaps(
-    ours: Optimizer,
+    ours: Optimizer[Any],
     torch_class: type[torch.optim.Optimizer],
     loss_fn: LossFn,
     initial: Sequence[torch.Tensor],
