@@ -295,7 +295,7 @@ def test_recorded_runs_read_back_in_the_browser_as_python_decodes_them(small_tor
     for case, js in zip(cases, node("regularization", cases, explorer.runs), strict=True):
         explorer.weight_decay, explorer.dropout, explorer.epoch = case.values()
         state = explorer.state
-        i, j = grid.index(case["weight_decay"], case["dropout"])
+        i, j = grid.position(case["weight_decay"], case["dropout"])
         k = case["epoch"] - 1
         close(js["train"], decoded["train_loss"][i, j], tol=1e-12)
         close(js["val"], decoded["val_loss"][i, j], tol=1e-12)

@@ -76,7 +76,7 @@ def test_each_grid_cell_is_the_adamw_run_it_names(grid, task, weight_decay, drop
     model = make_mlp(dropout)
     optimizer = torch.optim.AdamW(model.parameters(), lr=0.02, weight_decay=weight_decay)
     run = record_run(model, optimizer, train, val, x_grid, epochs=EPOCHS, seed=0)
-    i, j = grid.index(weight_decay, dropout)
+    i, j = grid.position(weight_decay, dropout)
     assert np.array_equal(grid.val_loss[i, j], run.val_loss)
     assert np.array_equal(grid.train_loss[i, j], run.train_loss)
     assert np.array_equal(grid.predictions[i, j], run.predictions)
@@ -127,7 +127,7 @@ def test_state_holds_the_stored_numbers_of_the_chosen_run_and_epoch(grid):
         explorer.weight_decay = weight_decay
         explorer.dropout = dropout
         explorer.epoch = epoch
-        i, j = grid.index(weight_decay, dropout)
+        i, j = grid.position(weight_decay, dropout)
         state = explorer.state
         assert state["train_loss"] == grid.train_loss[i, j, epoch - 1]
         assert state["val_loss"] == grid.val_loss[i, j, epoch - 1]

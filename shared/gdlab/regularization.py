@@ -66,9 +66,7 @@ class RegularizationGrid(NamedTuple):
     y_val: FloatArray
     true_curve: FloatArray | None  # (G,) the function the data came from, if known
 
-    # This shadows tuple.index (a NamedTuple is a tuple) with another signature; the explorer
-    # in gdlab.widgets calls it by this name.
-    def index(self, weight_decay: float, dropout: float) -> tuple[int, int]:  # type: ignore[override]
+    def position(self, weight_decay: float, dropout: float) -> tuple[int, int]:
         """The grid position ``(i, j)`` of a stored ``(weight_decay, dropout)`` pair."""
         if weight_decay not in self.weight_decays:
             raise ValueError(f"weight_decay must be one of {self.weight_decays}, got {weight_decay!r}")

@@ -118,12 +118,12 @@ class RegularizationExplorer(BrowserExplorer):
 
     @traitlets.validate("weight_decay")
     def _check_weight_decay(self, proposal):
-        self.grid.index(proposal["value"], self.grid.dropouts[0])  # refuses values not computed
+        self.grid.position(proposal["value"], self.grid.dropouts[0])  # refuses values not computed
         return proposal["value"]
 
     @traitlets.validate("dropout")
     def _check_dropout(self, proposal):
-        self.grid.index(self.grid.weight_decays[0], proposal["value"])
+        self.grid.position(self.grid.weight_decays[0], proposal["value"])
         return proposal["value"]
 
     @traitlets.validate("epoch")
@@ -136,7 +136,7 @@ class RegularizationExplorer(BrowserExplorer):
     def compute(self):
         """The stored numbers for the current settings (no drawing): a dict."""
         grid = self.grid
-        i, j = grid.index(self.weight_decay, self.dropout)
+        i, j = grid.position(self.weight_decay, self.dropout)
         k = int(self.epoch)
         train, val = grid.train_loss[i, j], grid.val_loss[i, j]
         best = int(np.argmin(val)) + 1
