@@ -27,6 +27,7 @@ TYPED = [
     "losses",
     "lr_finder",
     "minibatch",
+    "models",
     "optim",
     "plotting",
     "recorded",
