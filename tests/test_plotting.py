@@ -28,3 +28,29 @@ def test_loss_per_step_draws_one_line_per_trajectory_in_a_list():
     assert [len(line.get_ydata()) for line in ax.get_lines()] == [11, 11]
     np.testing.assert_array_equal(ax.get_lines()[1].get_ydata(), runs[1].losses)
     plt.close("all")
+
+
+def test_readable_log_axis_labels_in_between_ticks_only_on_a_narrow_axis():
+    from matplotlib.ticker import NullFormatter
+
+    from gdlab.plotting import readable_log_axis
+
+    _, (narrow, wide) = plt.subplots(1, 2)
+    narrow.semilogy([0, 1], [0.05, 0.5])
+    wide.semilogy([0, 1], [1e-4, 1.0])
+    readable_log_axis(narrow, "loss")
+    readable_log_axis(wide, "loss")
+    assert narrow.yaxis.get_minor_formatter()(0.2, 0) == "0.2"
+    assert isinstance(wide.yaxis.get_minor_formatter(), NullFormatter)
+    assert wide.yaxis.get_major_formatter()(1e-3, 0) == "0.001"
+    plt.close("all")
+
+
+def test_readable_log_axis_refuses_a_linear_axis():
+    from gdlab.plotting import readable_log_axis
+
+    _, ax = plt.subplots()
+    ax.plot([0, 1], [1, 2])
+    with pytest.raises(ValueError, match="log-scaled y axis"):
+        readable_log_axis(ax, "loss")
+    plt.close("all")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeAlias
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter, NullFormatter
 from numpy.typing import ArrayLike, NDArray
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ __all__ = [
     "contours_with_paths",
     "curve_with_path",
     "loss_per_step",
+    "plot_history",
+    "readable_log_axis",
     "style",
 ]
 
@@ -223,4 +226,29 @@ def plot_history(
     return ax
 
 
-__all__ += ["plot_history"]
+def readable_log_axis(ax: Axes, label: str) -> Axes:
+    """Plain numbers on a log-scaled y axis (``0.05``, not ``5 × 10⁻²``), with ``label``.
+
+    Matplotlib writes a log axis's ticks as powers of ten and leaves the ticks between them
+    bare. Here every tick reads as a number to two significant digits; the in-between ticks
+    are labelled too, in a smaller font, when the axis spans less than a factor of 20 (wider
+    than that, they would crowd). Call it after the data are drawn, so the limits are known.
+
+    >>> import matplotlib.pyplot as plt
+    >>> _, ax = plt.subplots()
+    >>> _ = ax.plot([1, 2, 3], [0.05, 0.1, 0.5])
+    >>> ax.set_yscale("log")
+    >>> ax = readable_log_axis(ax, "loss (log scale)")
+    >>> ax.yaxis.get_major_formatter()(0.05, 0), ax.get_ylabel()
+    ('0.05', 'loss (log scale)')
+    >>> plt.close("all")
+    """
+    if ax.get_yscale() != "log":
+        raise ValueError(f"readable_log_axis needs a log-scaled y axis, got {ax.get_yscale()!r}")
+    plain = FuncFormatter(lambda value, _: f"{value:.2g}")
+    low, high = ax.get_ylim()
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(plain if high / low < 20 else NullFormatter())
+    ax.tick_params(axis="y", which="minor", labelsize=7)
+    ax.set_ylabel(label)
+    return ax
