@@ -459,7 +459,9 @@ def _chapter_05_network():
 def bench_slice_race(repeats=5, resolution=41):
     """The 41 x 41 slice race, one run: gdlab against loss-landscapes 3.0.6 (random_plane,
     filter normalisation) and the one-pass-per-point loop, on chapter 05's network; and
-    against the arithmetic: the same layer matmuls for all 1681 points as plain torch.bmm."""
+    against the arithmetic: the same layer products as plain torch.bmm, and a forward pass
+    written by hand for this one network (what an eager implementation without gdlab's
+    generality could reach)."""
     import torch
 
     # One thread for every racer: on a shared 2-core machine torch's thread pool can spend
@@ -467,14 +469,77 @@ def bench_slice_race(repeats=5, resolution=41):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _slice_race(repeats, resolution)
+        with torch.no_grad():
+            return _slice_race(repeats, resolution)
     finally:
         torch.set_num_threads(threads)
+
+
+def medians_of(fn, repeats):
+    """Median wall-clock and median CPU seconds of ``repeats`` calls. With one thread the two
+    agree on a quiet machine; on a busy one the CPU time leaves out the waits for a core."""
+    wall, cpu = [], []
+    for _ in range(repeats):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        fn()
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def _slice_floors(model, X, y, directions, alphas, chunk):
+    """The arithmetic of a slice, timed two ways on chapter 05's network: only its layer
+    products (torch.bmm, chunk by chunk into memory allocated once), and the whole forward
+    pass and loss written out by hand for this network (first layer's three products, then
+    baddbmm and an in-place ReLU per layer)."""
+    import torch
+
+    named = [(name, m) for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)]
+    linears = [m for _, m in named]
+    points, n = len(alphas) ** 2, len(X)
+    inputs = [torch.randn(chunk, n, m.in_features) for m in linears]
+    weights = [torch.randn(chunk, m.in_features, m.out_features) for m in linears]
+    outs = [torch.empty(chunk, n, m.out_features) for m in linears]
+
+    def layer_products():
+        for _ in range(0, points, chunk):
+            for h, w, out in zip(inputs, weights, outs):
+                torch.bmm(h, w, out=out)
+
+    grid = torch.as_tensor(alphas, dtype=torch.float32)
+    a_all, b_all = grid.repeat(len(grid)), grid.repeat_interleave(len(grid))
+    d1, d2 = ([d[f"{name}.weight"] for name, _ in named] for d in directions)
+    assert all(not d[f"{name}.bias"].any() for d in directions for name, _ in named)  # biases stay
+    thetas = [m.weight.detach() for m in linears]
+    biases = [m.bias.detach() for m in linears]
+    first = [X @ w.T for w in (thetas[0], d1[0], d2[0])]
+
+    def by_hand():
+        losses = []
+        for start in range(0, points, chunk):
+            a = a_all[start : start + chunk, None, None]
+            b = b_all[start : start + chunk, None, None]
+            h = torch.addcmul(first[0] + biases[0], a, first[1]).addcmul_(b, first[2]).relu_()
+            for i in range(1, len(linears)):
+                w = torch.addcmul(thetas[i], a, d1[i]).addcmul_(b, d2[i])
+                h = torch.baddbmm(biases[i], h, w.transpose(1, 2))
+                if i < len(linears) - 1:
+                    h.relu_()
+            target = y.expand(len(h), *y.shape)
+            losses.append(
+                torch.nn.functional.binary_cross_entropy_with_logits(h, target, reduction="none").mean(
+                    dim=(1, 2)
+                )
+            )
+        return torch.cat(losses)
+
+    return layer_products, by_hand
 
 
 def _slice_race(repeats, resolution):
     import loss_landscapes
     import loss_landscapes.metrics
+    import numpy as np
     import torch
 
     from gdlab import loss_slices
@@ -482,59 +547,102 @@ def _slice_race(repeats, resolution):
     model, X, y = _chapter_05_network()
     loss_fn = torch.nn.functional.binary_cross_entropy_with_logits
     directions = loss_slices.random_directions(model, seed=0)
-    points = resolution * resolution
+    points, n = resolution * resolution, len(X)
+    chunk = 128  # loss_surface's default
     metric = loss_landscapes.metrics.Loss(loss_fn, X, y)
-    ours = median_of(
+    ours, ours_cpu = medians_of(
         lambda: loss_slices.loss_surface(model, loss_fn, X, y, directions, resolution=resolution), repeats
     )
-    peer = median_of(
+    peer, peer_cpu = medians_of(
         lambda: loss_landscapes.random_plane(
             model, metric, distance=2.0, steps=resolution, normalization="filter", deepcopy_model=True
         ),
         repeats,
     )
-    loop = median_of(
+    loop, _ = medians_of(
         lambda: loss_slices.loss_surface_loop(model, loss_fn, X, y, directions, resolution=resolution), 1
     )
-    # The arithmetic: every Linear layer is a (points, n, fan_in) x (points, fan_in, fan_out) product.
+    alphas = np.linspace(-1, 1, resolution)
+    layer_products, by_hand = _slice_floors(model, X, y, directions, alphas, chunk)
+    ours_losses = loss_slices.loss_surface(model, loss_fn, X, y, directions, resolution=resolution).losses
+    assert np.allclose(by_hand().numpy().reshape(resolution, resolution), ours_losses, rtol=1e-5)
+    floor, floor_cpu = medians_of(layer_products, repeats)
+    hand, hand_cpu = medians_of(by_hand, repeats)
+    # FLOPs. The minimum: every Linear layer's (n, fan_in) x (fan_in, fan_out) product, for
+    # every point. The fast path takes the first layer's three products once per chunk and
+    # combines them per point (two multiply-adds per output element), then every other
+    # layer's product per point; bias adds and activations are one operation per element.
     linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
-    flops = sum(2 * points * len(X) * m.in_features * m.out_features for m in linears)
-    inputs = [torch.randn(points, len(X), m.in_features) for m in linears]
-    weights = [torch.randn(points, m.in_features, m.out_features) for m in linears]
-
-    def plain_matmuls():
-        with torch.no_grad():
-            for h, w in zip(inputs, weights):
-                torch.bmm(h, w)
-
-    floor = median_of(plain_matmuls, repeats)
+    minimal = sum(2 * points * n * m.in_features * m.out_features for m in linears)
+    first = linears[0]
+    chunks = -(-points // chunk)
+    fast_matmul = chunks * 2 * n * first.in_features * 3 * first.out_features + sum(
+        2 * points * n * m.in_features * m.out_features for m in linears[1:]
+    )
+    fast_elementwise = points * n * (4 * first.out_features + sum(2 * m.out_features for m in linears))
+    gflop = f"{minimal / 1e9:.2f} GFLOP minimal; the fast path {fast_matmul / 1e9:.2f} in matmuls"
+    gflop += f" + {fast_elementwise / 1e9:.2f} elementwise"
     return [
         {"name": "race: slice 41x41 (1 thread), gdlab", "median": ours, "unit": "s", "target": None},
         {"name": "race: slice 41x41, loss-landscapes 3.0.6", "median": peer, "unit": "s", "target": None},
         {"name": "race: slice 41x41, one pass per point", "median": loop, "unit": "s", "target": None},
         {
-            "name": "race: slice, loss-landscapes time / gdlab time",
+            "name": "race: slice, loss-landscapes time / gdlab time (goal 10)",
             "median": peer / ours,
             "unit": "x",
             "target": None,
         },
-        {"name": "race: slice, loop time / gdlab time", "median": loop / ours, "unit": "x", "target": None},
         {
-            "name": f"race: slice, the layer matmuls alone ({flops / 1e9:.2f} GFLOP)",
-            "median": floor,
-            "unit": "s",
+            "name": "race: slice, the same ratio in CPU time (waits left out)",
+            "median": peer_cpu / ours_cpu,
+            "unit": "x",
             "target": None,
         },
+        {"name": "race: slice, loop time / gdlab time", "median": loop / ours, "unit": "x", "target": None},
+        {"name": f"race: slice, FLOPs: {gflop}", "median": minimal / 1e9, "unit": "GFLOP", "target": None},
+        {"name": "race: slice, the layer products alone (bmm)", "median": floor, "unit": "s", "target": None},
         {
-            "name": "race: slice, gdlab time / matmul time (goal 3)",
+            "name": "race: slice, gdlab time / layer products time (goal 3)",
             "median": ours / floor,
             "unit": "x",
             "target": 3.0,
         },
+        {"name": "race: slice, this net's forward by hand", "median": hand, "unit": "s", "target": None},
         {
-            "name": "race: slice, gdlab GFLOP/s",
-            "median": flops / ours / 1e9,
+            "name": "race: slice, gdlab time / by-hand time",
+            "median": ours / hand,
+            "unit": "x",
+            "target": None,
+        },
+        {
+            "name": "race: slice, loss-landscapes / by-hand (the ceiling), CPU time",
+            "median": peer_cpu / hand_cpu,
+            "unit": "x",
+            "target": None,
+        },
+        {
+            "name": "race: slice, gdlab GFLOP/s (minimal FLOPs)",
+            "median": minimal / ours / 1e9,
             "unit": "GFLOP/s",
+            "target": None,
+        },
+        {
+            "name": "race: slice, layer products GFLOP/s",
+            "median": minimal / floor / 1e9,
+            "unit": "GFLOP/s",
+            "target": None,
+        },
+        {"name": "race: slice, CPU seconds: gdlab", "median": ours_cpu, "unit": "s", "target": None},
+        {
+            "name": "race: slice, CPU seconds: loss-landscapes",
+            "median": peer_cpu,
+            "unit": "s",
+            "target": None,
+        },
+        {
+            "name": "race: slice, CPU seconds: layer products",
+            "median": floor_cpu,
+            "unit": "s",
             "target": None,
         },
     ]
