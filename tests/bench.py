@@ -7,6 +7,8 @@ measured here, never asserted in the tests.
 
 import functools
 import json
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -781,6 +783,82 @@ def bench_second_float_pass(workers=2):
     ]
 
 
+def _edit_one_chapter(path):
+    """What an author's small edit does to a chapter: a sentence more in its first markdown
+    cell and a ``pass`` line at the top of its second code cell (the first is the bootstrap)."""
+    notebook = nbformat.read(path, as_version=4)
+    markdown = next(cell for cell in notebook.cells if cell.cell_type == "markdown")
+    markdown.source += "\n\nA sentence added by the benchmark of the cached rebuild."
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"][1]
+    code.source = "pass\n" + code.source
+    nbformat.write(notebook, path)
+
+
+def bench_cached_rebuild(chapter="02_gd_intuition", build=None):
+    """`make book` for an author who edited one chapter: in a scratch copy of HEAD (git archive,
+    its own _build and execution cache), the book is built once with every notebook executed,
+    one chapter's markdown and one code cell are edited, and the book is built again. The
+    rebuild's seconds (target 60) and the notebooks it executed (expected: 1, read from its
+    log) are the result. This costs a whole book build first: minutes, not seconds."""
+    import tempfile
+
+    build = build or [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        ".",
+        "--warningiserror",
+        "--keep-going",
+    ]
+    scratch = Path(tempfile.mkdtemp(prefix="downhill-rebuild-"))
+    try:
+        archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(scratch)], input=archive.stdout, check=True)
+        (scratch / "node_modules").symlink_to((ROOT / "node_modules").resolve())
+        # The scratch copy's own gdlab, as make book's kernels use the checkout's.
+        env = {
+            **os.environ,
+            "DOWNHILL_STRICT": "1",
+            "GDLAB_QUIET": "1",
+            "PYTHONPATH": str(scratch / "shared"),
+        }
+
+        def build_book(log_name):
+            start = time.perf_counter()
+            done = subprocess.run(build, cwd=scratch, env=env, capture_output=True, text=True)
+            seconds = time.perf_counter() - start
+            log = done.stdout + done.stderr
+            (scratch / "_build" / log_name).write_text(log)
+            if done.returncode != 0:
+                raise RuntimeError(f"the book build in {scratch} failed:\n{log[-4000:]}")
+            return seconds, log.count("Executed notebook in"), log.count("Using cached notebook")
+
+        first, executed_first, _ = build_book("first.log")
+        _edit_one_chapter(scratch / "chapters" / f"{chapter}.ipynb")
+        seconds, executed, cached = build_book("rebuild.log")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return [
+        {
+            "name": f"cached rebuild: first build ({executed_first} notebooks executed)",
+            "median": first,
+            "unit": "s",
+            "target": None,
+        },
+        {
+            "name": f"cached rebuild after editing {chapter} ({executed} executed, {cached} from the cache)",
+            "median": seconds,
+            "unit": "s",
+            "target": 60,
+        },
+        {
+            "name": "cached rebuild: notebooks executed again (expect 1)",
+            "median": executed,
+            "unit": "",
+            "target": None,
+        },
+    ]
+
+
 def recorded_make_times():
     timings_file = ROOT / "_build" / "timings.json"
     timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
@@ -898,6 +976,7 @@ def main():
         *bench_second_float_pass(),
         *page_weights(html),
         *bench_training_explorer(html),
+        *bench_cached_rebuild(),
         *recorded_make_times(),
     ]
     OUT.parent.mkdir(exist_ok=True)
