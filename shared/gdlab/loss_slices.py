@@ -206,7 +206,7 @@ class _StackedLinear(TorchFunctionMode):
                     out = self._output((len(weight), len(x), len(parts.theta)), x)
                     torch.addcmul(base, parts.a, along_d1, out=out).addcmul_(parts.b, along_d2)
                 return out if bias is None else out.add_(bias.unsqueeze(1))
-        elif func in _ELEMENTWISE and len(args) == 1 and not kwargs.get("inplace", False):
+        elif func in _ELEMENTWISE and len(args) == 1 and kwargs in ({}, {"inplace": False}):
             x = args[0]
             if isinstance(x, torch.Tensor) and x.ndim == 3:
                 return _ELEMENTWISE[func](x, out=self._output(x.shape, x))
@@ -220,7 +220,8 @@ def _users(tensor):
     return torch._C._storage_Use_Count(tensor.untyped_storage()._cdata)
 
 
-_UNUSED = _users(torch.empty(0))  # the count for a tensor that nothing else views
+# The count for a tensor that nothing else views (-1: this torch cannot count them).
+_UNUSED = _users(torch.empty(0)) if hasattr(torch._C, "_storage_Use_Count") else -1
 
 
 def _relu(x, out):
@@ -354,7 +355,8 @@ def loss_surface(model, loss_fn, X, y, directions, span=1.0, resolution=41, chun
     vmapped = torch.vmap(loss_at)
     per_point_loss = torch.vmap(lambda output: loss_fn(output, y))
 
-    kept = []  # the chunks' activations, memory used again once nothing views it
+    # The chunks' activations, memory used again once nothing views it (where torch says).
+    kept = [] if hasattr(torch._C, "_storage_Use_Count") else None
 
     def stacked_losses(points, parts):
         # Fast path: every Linear layer multiplies the whole chunk's stacked weights at once;
