@@ -392,3 +392,33 @@ def test_kept_memory_is_used_again_only_once_nothing_views_it():
     third = mode._output((3, 3, 2), like)  # a shorter chunk fits the first buffer again
     assert len(mode.kept) == 2 and third.data_ptr() == mode.kept[0].data_ptr()
     assert mode._output((3, 3, 5), like).shape == (3, 3, 5) and len(mode.kept) == 3
+
+
+@pytest.mark.parametrize(
+    "loss_fn",
+    [
+        lambda out, t: F.mse_loss(out, t, reduction="sum"),
+        F.l1_loss,
+        lambda out, t: F.huber_loss(out, t, delta=0.3),
+        lambda out, t: F.binary_cross_entropy(torch.sigmoid(out), t),
+        lambda out, t: F.binary_cross_entropy_with_logits(out, t, pos_weight=torch.tensor([2.0])),
+        lambda out, t: ((out - t) ** 2).mean() + 0.1 * out.abs().mean(),  # reduces itself: vmap
+    ],
+    ids=["mse sum", "l1", "huber", "bce of sigmoid", "weighted bce", "own reduction"],
+)
+def test_every_loss_gives_the_loops_values(loss_fn):
+    model, (X, y) = small_mlp(), moons(50)
+    directions = loss_slices.random_directions(model, seed=3)
+    fast = loss_slices.loss_surface(model, loss_fn, X, y, directions, resolution=6, chunk_size=8)
+    loop = loss_slices.loss_surface_loop(model, loss_fn, X, y, directions, resolution=6)
+    np.testing.assert_allclose(fast.losses, loop.losses, rtol=5e-6)
+
+
+def test_torchs_elementwise_losses_give_one_loss_per_stacked_output():
+    outputs, y = torch.randn(5, 30, 1), torch.rand(30, 1)
+    with loss_slices._PerPointLoss():
+        per_point = bce(outputs, y)
+    assert per_point.shape == (5,)
+    assert torch.allclose(per_point, torch.stack([bce(o, y) for o in outputs]), rtol=1e-6)
+    with pytest.raises(loss_slices._NotStackable), loss_slices._PerPointLoss():
+        ((outputs - y) ** 2).mean()  # a reduction of its own: it would mix the points up

@@ -240,6 +240,44 @@ _ELEMENTWISE = {
 }
 
 
+class _PerPointLoss(TorchFunctionMode):
+    """Inside this context, an elementwise loss of torch's with ``reduction="mean"`` (or
+    ``"sum"``), given outputs ``(P, *shape)`` for targets ``shape``, returns the ``P`` losses
+    of the points, one per stacked output: what ``torch.vmap`` of the loss gives, in one call
+    instead of one per point. Any other reduction stops it (then vmap does the loss)."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = dict(kwargs or {})
+        if func in _ELEMENTWISE_LOSSES:
+            output, target = args[0], args[1]
+            reduction = kwargs.pop("reduction", "mean")
+            if (
+                len(args) == 2
+                and reduction in ("mean", "sum")
+                and kwargs.get("size_average") is None
+                and kwargs.get("reduce") is None
+                and isinstance(target, torch.Tensor)
+                and output.shape[1:] == target.shape
+            ):
+                losses = func(output, target.expand_as(output), reduction="none", **kwargs)
+                dims = tuple(range(1, output.ndim))
+                return losses.mean(dim=dims) if reduction == "mean" else losses.sum(dim=dims)
+            raise _NotStackable
+        if func in _CHUNK_UNSAFE:
+            raise _NotStackable
+        return func(*args, **kwargs)
+
+
+_ELEMENTWISE_LOSSES = {
+    torch.nn.functional.mse_loss,
+    torch.nn.functional.l1_loss,
+    torch.nn.functional.binary_cross_entropy_with_logits,
+    torch.nn.functional.binary_cross_entropy,
+    torch.nn.functional.huber_loss,
+    torch.nn.functional.smooth_l1_loss,
+}
+
+
 # Operations that read the chunk's points as rows of one batch; they would mix them up.
 _CHUNK_UNSAFE = {
     torch.nn.functional.batch_norm,
@@ -370,7 +408,14 @@ def loss_surface(model, loss_fn, X, y, directions, span=1.0, resolution=41, chun
         count = len(next(iter(points.values())))
         if not isinstance(outputs, torch.Tensor) or outputs.ndim < 2 or len(outputs) != count:
             return None
-        return per_point_loss(outputs)
+        try:
+            with _PerPointLoss():
+                values = loss_fn(outputs, y)
+        except _NotStackable:
+            return per_point_loss(outputs)
+        if not isinstance(values, torch.Tensor) or values.shape != (count,):
+            return per_point_loss(outputs)
+        return values
 
     was_training = model.training
     model.eval()
