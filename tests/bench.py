@@ -830,11 +830,12 @@ def bench_cached_rebuild(chapter="02_gd_intuition", build=None):
             (scratch / "_build" / log_name).write_text(log)
             if done.returncode != 0:
                 raise RuntimeError(f"the book build in {scratch} failed:\n{log[-4000:]}")
-            return seconds, log.count("Executed notebook in"), log.count("Using cached notebook")
+            return seconds, log.count("Executed notebook in")
 
-        first, executed_first, _ = build_book("first.log")
+        first, executed_first = build_book("first.log")
         _edit_one_chapter(scratch / "chapters" / f"{chapter}.ipynb")
-        seconds, executed, cached = build_book("rebuild.log")
+        # Sphinx reads again only the changed page; the cache decides whether it executes.
+        seconds, executed = build_book("rebuild.log")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return [
@@ -845,7 +846,7 @@ def bench_cached_rebuild(chapter="02_gd_intuition", build=None):
             "target": None,
         },
         {
-            "name": f"cached rebuild after editing {chapter} ({executed} executed, {cached} from the cache)",
+            "name": f"cached rebuild after editing {chapter}'s text and code",
             "median": seconds,
             "unit": "s",
             "target": 60,
