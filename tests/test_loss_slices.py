@@ -237,7 +237,7 @@ def _chapter_05_network():
     return model, X, torch.tensor(moons.y, dtype=torch.float32).unsqueeze(1)
 
 
-def test_chapter_05_network_takes_the_batched_matmul_path_and_equals_the_loop_on_41_by_41():
+def test_chapter_05_network_takes_the_batched_matmul_path_and_equals_the_loop_on_41_by_41(monkeypatch):
     model, X, y = _chapter_05_network()
     bce = F.binary_cross_entropy_with_logits
     directions = loss_slices.random_directions(model, seed=0)
@@ -245,7 +245,21 @@ def test_chapter_05_network_takes_the_batched_matmul_path_and_equals_the_loop_on
     with loss_slices._StackedLinear():
         outputs = torch.func.functional_call(model, stacked, (X,))
     assert outputs.shape == (7, 200, 1)  # one output per stacked point: no fallback to vmap
+    # ... and loss_surface never calls a vmapped function on it (neither model nor loss).
+    vmapped_calls, vmap = [], torch.vmap
+
+    def counting_vmap(fn, *args, **kwargs):
+        mapped = vmap(fn, *args, **kwargs)
+
+        def call(*inputs):
+            vmapped_calls.append(fn)
+            return mapped(*inputs)
+
+        return call
+
+    monkeypatch.setattr(torch, "vmap", counting_vmap)
     fast = loss_slices.loss_surface(model, bce, X, y, directions, resolution=41)
+    assert vmapped_calls == []
     loop = loss_slices.loss_surface_loop(model, bce, X, y, directions, resolution=41)
     # float32 sums of 200 terms over 8 layers: measured worst relative gap 2.5e-7
     np.testing.assert_allclose(fast.losses, loop.losses, rtol=2e-6)
@@ -422,3 +436,27 @@ def test_torchs_elementwise_losses_give_one_loss_per_stacked_output():
     assert torch.allclose(per_point, torch.stack([bce(o, y) for o in outputs]), rtol=1e-6)
     with pytest.raises(loss_slices._NotStackable), loss_slices._PerPointLoss():
         ((outputs - y) ** 2).mean()  # a reduction of its own: it would mix the points up
+
+
+class _TakesNoStack(torch.nn.Module):  # torch.diag wants a matrix: a stack of them is an error
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 4)
+        self.out = torch.nn.Linear(4, 1)
+
+    def forward(self, x):
+        h = torch.tanh(self.linear(x))
+        return self.out(h) + 0.1 * torch.diag(h).sum()
+
+
+def test_a_model_whose_operations_take_no_stack_of_points_falls_back_to_vmap():
+    torch.manual_seed(0)
+    model = _TakesNoStack()
+    X, y = torch.randn(16, 2), torch.randn(16, 1)
+    stacked = {name: p.detach().expand(3, *p.shape) for name, p in model.named_parameters()}
+    with pytest.raises(RuntimeError), loss_slices._StackedLinear():
+        torch.func.functional_call(model, stacked, (X,))
+    directions = loss_slices.random_directions(model, seed=0)
+    fast = loss_slices.loss_surface(model, F.mse_loss, X, y, directions, resolution=5, chunk_size=6)
+    loop = loss_slices.loss_surface_loop(model, F.mse_loss, X, y, directions, resolution=5)
+    np.testing.assert_allclose(fast.losses, loop.losses, rtol=1e-5)

@@ -403,15 +403,15 @@ def loss_surface(model, loss_fn, X, y, directions, span=1.0, resolution=41, chun
         try:
             with _StackedLinear(parts, kept):
                 outputs = functional_call(model, (points, buffers), (X,))
-        except _NotStackable:
-            return None
+        except Exception:  # _NotStackable, or an operation that takes no stack of points
+            return None  # (were the model itself at fault, vmap raises the same error)
         count = len(next(iter(points.values())))
         if not isinstance(outputs, torch.Tensor) or outputs.ndim < 2 or len(outputs) != count:
             return None
         try:
             with _PerPointLoss():
                 values = loss_fn(outputs, y)
-        except _NotStackable:
+        except Exception:  # as above: vmap takes the loss over
             return per_point_loss(outputs)
         if not isinstance(values, torch.Tensor) or values.shape != (count,):
             return per_point_loss(outputs)
@@ -431,8 +431,9 @@ def loss_surface(model, loss_fn, X, y, directions, span=1.0, resolution=41, chun
             values = torch.cat(losses)
             # A forward pass that indexes or transposes could still mix the points up quietly:
             # the grid's first and last points (in the first and the last, maybe shorter,
-            # chunk), each run alone, must give the same losses; if not, vmap does it all.
-            for k in (0, len(values) - 1):
+            # chunk) and one inside the first chunk, each run alone, must give the same
+            # losses; if not, vmap does it all.
+            for k in sorted({0, min(chunk_size, len(values)) // 2, len(values) - 1}):
                 alone = loss_at(
                     {
                         name: torch.addcmul(p, a_all[k], d1[name]).addcmul_(b_all[k], d2[name])
