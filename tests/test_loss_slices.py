@@ -237,7 +237,7 @@ def _chapter_05_network():
     return model, X, torch.tensor(moons.y, dtype=torch.float32).unsqueeze(1)
 
 
-def test_chapter_05_network_takes_the_batched_matmul_path_and_equals_the_loop_on_41_by_41():
+def test_chapter_05_network_takes_the_batched_matmul_path_and_equals_the_loop_on_41_by_41(monkeypatch):
     model, X, y = _chapter_05_network()
     bce = F.binary_cross_entropy_with_logits
     directions = loss_slices.random_directions(model, seed=0)
@@ -245,7 +245,21 @@ def test_chapter_05_network_takes_the_batched_matmul_path_and_equals_the_loop_on
     with loss_slices._StackedLinear():
         outputs = torch.func.functional_call(model, stacked, (X,))
     assert outputs.shape == (7, 200, 1)  # one output per stacked point: no fallback to vmap
+    # ... and loss_surface never calls a vmapped function on it (neither model nor loss).
+    vmapped_calls, vmap = [], torch.vmap
+
+    def counting_vmap(fn, *args, **kwargs):
+        mapped = vmap(fn, *args, **kwargs)
+
+        def call(*inputs):
+            vmapped_calls.append(fn)
+            return mapped(*inputs)
+
+        return call
+
+    monkeypatch.setattr(torch, "vmap", counting_vmap)
     fast = loss_slices.loss_surface(model, bce, X, y, directions, resolution=41)
+    assert vmapped_calls == []
     loop = loss_slices.loss_surface_loop(model, bce, X, y, directions, resolution=41)
     # float32 sums of 200 terms over 8 layers: measured worst relative gap 2.5e-7
     np.testing.assert_allclose(fast.losses, loop.losses, rtol=2e-6)
@@ -267,4 +281,182 @@ def test_a_model_that_normalises_or_reshapes_falls_back_to_vmap_with_the_same_va
     directions = loss_slices.random_directions(model, seed=0)
     fast = loss_slices.loss_surface(model, F.mse_loss, X, y, directions, resolution=7, chunk_size=5)
     loop = loss_slices.loss_surface_loop(model, F.mse_loss, X, y, directions, resolution=7)
+    np.testing.assert_allclose(fast.losses, loop.losses, rtol=1e-5)
+
+
+class _Residual(torch.nn.Module):  # h + relu(W h): the block's input is still read after its Linear
+    def __init__(self, width, bias=True):
+        super().__init__()
+        self.linear = torch.nn.Linear(width, width, bias=bias)
+
+    def forward(self, h):
+        z = self.linear(h)
+        return h + torch.relu(z) + 0.5 * torch.sigmoid(z)
+
+
+def _takes_the_fast_path(model, X):
+    stacked = {name: p.detach().expand(3, *p.shape) for name, p in model.named_parameters()}
+    with loss_slices._StackedLinear():
+        outputs = torch.func.functional_call(model, stacked, (X,))
+    return outputs.shape[0] == 3
+
+
+@pytest.mark.parametrize(
+    "name, dtype, rtol",
+    # float32: the batched products sum in another order than the loop's; measured worst
+    # relative gaps 1.3e-7 to 4.3e-7 over four seeds of these nets, 5e-6 leaves room for
+    # other CPUs' kernels.
+    [
+        ("deep tanh, 12 layers", torch.float32, 5e-6),
+        ("no biases", torch.float32, 5e-6),
+        ("residual", torch.float32, 5e-6),
+        ("deep tanh, 12 layers", torch.float64, 1e-12),
+        ("residual", torch.float64, 1e-12),
+    ],
+)
+def test_linear_and_elementwise_models_take_the_fast_path_and_equal_the_loop(name, dtype, rtol):
+    torch.manual_seed(1)
+    nn = torch.nn
+    if name.startswith("deep"):
+        layers = [nn.Linear(3, 24), nn.Tanh()]
+        for _ in range(10):
+            layers += [nn.Linear(24, 24), nn.Tanh()]
+        model = nn.Sequential(*layers, nn.Linear(24, 1))
+    elif name == "no biases":
+        model = nn.Sequential(
+            nn.Linear(3, 16, bias=False),
+            nn.ReLU(),
+            nn.Linear(16, 16, bias=False),
+            nn.Sigmoid(),
+            nn.Linear(16, 1, bias=False),
+        )
+    else:
+        model = nn.Sequential(
+            nn.Linear(3, 16), nn.ReLU(), *(_Residual(16) for _ in range(4)), nn.Linear(16, 1)
+        )
+    model = model.to(dtype)
+    X, y = torch.randn(64, 3, dtype=dtype), torch.randn(64, 1, dtype=dtype)
+    assert _takes_the_fast_path(model, X)
+    # Biases get directions too here, so every parameter moves over the grid.
+    directions = loss_slices.random_directions(model, seed=2, ignore_1d=False)
+    # chunk_size 7 on a 9 x 9 grid: 12 chunks, the last one shorter, each reusing kept memory.
+    fast = loss_slices.loss_surface(model, F.mse_loss, X, y, directions, span=0.8, resolution=9, chunk_size=7)
+    loop = loss_slices.loss_surface_loop(model, F.mse_loss, X, y, directions, span=0.8, resolution=9)
+    np.testing.assert_allclose(fast.losses, loop.losses, rtol=rtol)
+    assert fast.losses.dtype == np.float64 and np.ptp(fast.losses) > 0
+
+
+def test_a_model_with_batch_norm_in_eval_mode_falls_back_to_vmap_with_the_same_values():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(2, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(), torch.nn.Linear(8, 1)
+    )
+    X, y = moons(60)
+    model.train()
+    with torch.no_grad():
+        for _ in range(5):  # running statistics away from their initial (0, 1)
+            model(X * 3 + 1)
+    assert not _takes_the_fast_path_or_raises(model, X)
+    directions = loss_slices.random_directions(model, seed=0)
+    fast = loss_slices.loss_surface(model, bce, X, y, directions, resolution=7, chunk_size=10)
+    loop = loss_slices.loss_surface_loop(model, bce, X, y, directions, resolution=7)
+    np.testing.assert_allclose(fast.losses, loop.losses, rtol=1e-5)
+    assert model.training  # the mode it came in with
+    # Evaluated with the running statistics, not the batch's: the centre is model.eval()(X).
+    assert fast.losses[3, 3] == pytest.approx(bce(model.eval()(X), y).item(), rel=1e-6)
+
+
+def _takes_the_fast_path_or_raises(model, X):
+    try:
+        return _takes_the_fast_path(model, X)
+    except loss_slices._NotStackable:
+        return False
+
+
+class _MixesPoints(torch.nn.Module):  # flips the chunk's points: only the final check can see it
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 4)
+        self.out = torch.nn.Linear(4, 1)
+
+    def forward(self, x):
+        h = torch.tanh(self.linear(x))
+        return self.out(h.flip(0) if h.ndim == 3 else h)
+
+
+def test_a_forward_pass_that_mixes_the_points_up_is_caught_and_recomputed_with_vmap():
+    torch.manual_seed(0)
+    model = _MixesPoints()
+    X, y = torch.randn(16, 2), torch.randn(16, 1)
+    directions = loss_slices.random_directions(model, seed=0)
+    fast = loss_slices.loss_surface(model, F.mse_loss, X, y, directions, resolution=5, chunk_size=6)
+    loop = loss_slices.loss_surface_loop(model, F.mse_loss, X, y, directions, resolution=5)
+    np.testing.assert_allclose(fast.losses, loop.losses, rtol=1e-5)
+
+
+def test_kept_memory_is_used_again_only_once_nothing_views_it():
+    mode = loss_slices._StackedLinear(kept=[])
+    like = torch.empty(0)
+    first = mode._output((4, 3, 2), like)
+    view = first[1:]  # a view of the first buffer keeps it in use
+    del first
+    second = mode._output((4, 3, 2), like)
+    assert len(mode.kept) == 2 and second.data_ptr() == mode.kept[1].data_ptr()
+    del view
+    third = mode._output((3, 3, 2), like)  # a shorter chunk fits the first buffer again
+    assert len(mode.kept) == 2 and third.data_ptr() == mode.kept[0].data_ptr()
+    assert mode._output((3, 3, 5), like).shape == (3, 3, 5) and len(mode.kept) == 3
+
+
+@pytest.mark.parametrize(
+    "loss_fn",
+    [
+        lambda out, t: F.mse_loss(out, t, reduction="sum"),
+        F.l1_loss,
+        lambda out, t: F.huber_loss(out, t, delta=0.3),
+        lambda out, t: F.binary_cross_entropy(torch.sigmoid(out), t),
+        lambda out, t: F.binary_cross_entropy_with_logits(out, t, pos_weight=torch.tensor([2.0])),
+        lambda out, t: ((out - t) ** 2).mean() + 0.1 * out.abs().mean(),  # reduces itself: vmap
+    ],
+    ids=["mse sum", "l1", "huber", "bce of sigmoid", "weighted bce", "own reduction"],
+)
+def test_every_loss_gives_the_loops_values(loss_fn):
+    model, (X, y) = small_mlp(), moons(50)
+    directions = loss_slices.random_directions(model, seed=3)
+    fast = loss_slices.loss_surface(model, loss_fn, X, y, directions, resolution=6, chunk_size=8)
+    loop = loss_slices.loss_surface_loop(model, loss_fn, X, y, directions, resolution=6)
+    np.testing.assert_allclose(fast.losses, loop.losses, rtol=5e-6)
+
+
+def test_torchs_elementwise_losses_give_one_loss_per_stacked_output():
+    outputs, y = torch.randn(5, 30, 1), torch.rand(30, 1)
+    with loss_slices._PerPointLoss():
+        per_point = bce(outputs, y)
+    assert per_point.shape == (5,)
+    assert torch.allclose(per_point, torch.stack([bce(o, y) for o in outputs]), rtol=1e-6)
+    with pytest.raises(loss_slices._NotStackable), loss_slices._PerPointLoss():
+        ((outputs - y) ** 2).mean()  # a reduction of its own: it would mix the points up
+
+
+class _TakesNoStack(torch.nn.Module):  # torch.diag wants a matrix: a stack of them is an error
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 4)
+        self.out = torch.nn.Linear(4, 1)
+
+    def forward(self, x):
+        h = torch.tanh(self.linear(x))
+        return self.out(h) + 0.1 * torch.diag(h).sum()
+
+
+def test_a_model_whose_operations_take_no_stack_of_points_falls_back_to_vmap():
+    torch.manual_seed(0)
+    model = _TakesNoStack()
+    X, y = torch.randn(16, 2), torch.randn(16, 1)
+    stacked = {name: p.detach().expand(3, *p.shape) for name, p in model.named_parameters()}
+    with pytest.raises(RuntimeError), loss_slices._StackedLinear():
+        torch.func.functional_call(model, stacked, (X,))
+    directions = loss_slices.random_directions(model, seed=0)
+    fast = loss_slices.loss_surface(model, F.mse_loss, X, y, directions, resolution=5, chunk_size=6)
+    loop = loss_slices.loss_surface_loop(model, F.mse_loss, X, y, directions, resolution=5)
     np.testing.assert_allclose(fast.losses, loop.losses, rtol=1e-5)

@@ -6,9 +6,11 @@ A network has too many weights to draw its loss, but a plane through the trained
 to the weights (Li et al., 2018, "Visualizing the Loss Landscape of Neural Nets") so that
 slices of different networks can be compared. :func:`loss_surface` evaluates the grid in
 chunks with ``torch.func.functional_call``: each ``Linear`` layer does one batched matmul over
-the chunk's stacked weights (``torch.vmap`` takes over for models that do more than linear
-layers and elementwise functions); :func:`loss_surface_loop` is the one-forward-pass-per-point
-version it is checked (and timed) against.
+the chunk's stacked weights, except the first, whose input all points share: it takes the
+three products :math:`X\theta^\top, X d_1^\top, X d_2^\top` in one matmul and combines them per point
+(``torch.vmap`` takes over for models that do more than linear layers and elementwise
+functions); :func:`loss_surface_loop` is the one-forward-pass-per-point version it is checked
+(and timed) against.
 :func:`roughness` puts one number on a slice and :func:`top_hessian_eigenvalue` measures
 the sharpness at :math:`\theta` itself. (``gdlab.surfaces`` holds the small
 analytic test functions.)
@@ -130,10 +132,54 @@ class _NotStackable(Exception):
     pass
 
 
+class _Directions(NamedTuple):
+    """One ``Linear`` weight of a chunk: the trained weight, its two directions and the chunk's
+    coefficients, from which the stacked weight ``theta + a d1 + b d2`` was made."""
+
+    stacked: torch.Tensor
+    theta: torch.Tensor
+    d1: torch.Tensor
+    d2: torch.Tensor
+    a: torch.Tensor
+    b: torch.Tensor
+
+
 class _StackedLinear(TorchFunctionMode):
-    """Inside this context, ``F.linear`` with a stack of weights ``(P, out, in)`` maps inputs
+    r"""Inside this context, ``F.linear`` with a stack of weights ``(P, out, in)`` maps inputs
     ``(N, in)`` or ``(P, N, in)`` to ``(P, N, out)``; any other use of a stacked weight stops
-    the fast path. Only plain tensors of the chunk pass through here."""
+    the fast path. Only plain tensors of the chunk pass through here.
+
+    An input ``(P, N, in)`` (one set of rows per point) goes through one ``baddbmm``. An input
+    ``(N, in)`` is the same for every point (the model's input ``X``): if the stacked weight is
+    listed in ``parts`` (``id`` to :class:`_Directions`), its three products
+    :math:`x\theta^\top, x d_1^\top, x d_2^\top` are taken in one matmul and combined per point,
+    :math:`x W_p^\top = x\theta^\top + a_p\,x d_1^\top + b_p\,x d_2^\top`, instead of ``P``
+    products."""
+
+    def __init__(self, parts=None, kept=None):
+        super().__init__()
+        self.parts = parts or {}
+        self.kept = kept
+
+    def _output(self, shape, like):
+        """Memory for the result of one of the chunk's operations. With a list of ``kept``
+        buffers (one list for all the chunks of a surface), a buffer that no tensor views any
+        more is used again: it is still in the cache, where fresh memory would have to be
+        zeroed by the kernel page by page, which costs as much as the arithmetic here."""
+        if self.kept is None:
+            return like.new_empty(shape)
+        for buffer in self.kept:
+            if (
+                buffer.dtype == like.dtype
+                and buffer.device == like.device
+                and buffer.shape[1:] == shape[1:]
+                and len(buffer) >= shape[0]
+                and _users(buffer) == _UNUSED
+            ):
+                return buffer[: shape[0]]
+        buffer = like.new_empty(shape)
+        self.kept.append(buffer)
+        return buffer[: shape[0]]
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -141,13 +187,95 @@ class _StackedLinear(TorchFunctionMode):
             x, weight = args[0], args[1]
             bias = args[2] if len(args) > 2 else kwargs.get("bias")
             if weight.ndim == 3:
-                if x.ndim not in (2, 3) or (bias is not None and bias.ndim != 2):
+                if bias is not None and bias.shape != weight.shape[:2]:
                     raise _NotStackable
-                out = torch.matmul(x, weight.transpose(1, 2))
-                return out if bias is None else out + bias.unsqueeze(1)
+                if x.ndim == 3 and len(x) == len(weight):
+                    out = self._output((len(x), x.shape[1], weight.shape[1]), x)
+                    transposed = weight.transpose(1, 2)
+                    if bias is None:
+                        return torch.bmm(x, transposed, out=out)
+                    return torch.baddbmm(bias.unsqueeze(1), x, transposed, out=out)
+                if x.ndim != 2:
+                    raise _NotStackable
+                parts = self.parts.get(id(weight))
+                if parts is None or parts.stacked is not weight:
+                    out = torch.matmul(x, weight.transpose(1, 2))
+                else:
+                    products = x @ torch.cat([parts.theta, parts.d1, parts.d2]).T
+                    base, along_d1, along_d2 = products.split(len(parts.theta), dim=1)
+                    out = self._output((len(weight), len(x), len(parts.theta)), x)
+                    torch.addcmul(base, parts.a, along_d1, out=out).addcmul_(parts.b, along_d2)
+                return out if bias is None else out.add_(bias.unsqueeze(1))
+        elif func in _ELEMENTWISE and len(args) == 1 and kwargs in ({}, {"inplace": False}):
+            x = args[0]
+            if isinstance(x, torch.Tensor) and x.ndim == 3:
+                return _ELEMENTWISE[func](x, out=self._output(x.shape, x))
         elif func in _CHUNK_UNSAFE:
             raise _NotStackable
         return func(*args, **kwargs)
+
+
+def _users(tensor):
+    """How many tensors share ``tensor``'s memory (views included), counted by torch itself."""
+    return torch._C._storage_Use_Count(tensor.untyped_storage()._cdata)
+
+
+# The count for a tensor that nothing else views (-1: this torch cannot count them).
+_UNUSED = _users(torch.empty(0)) if hasattr(torch._C, "_storage_Use_Count") else -1
+
+
+def _relu(x, out):
+    return torch.clamp_min(x, 0, out=out)
+
+
+# Activations whose results can go into the kept memory too (see _StackedLinear._output).
+_ELEMENTWISE = {
+    torch.relu: _relu,
+    torch.Tensor.relu: _relu,
+    torch.nn.functional.relu: _relu,
+    torch.tanh: torch.tanh,
+    torch.Tensor.tanh: torch.tanh,
+    torch.sigmoid: torch.sigmoid,
+    torch.Tensor.sigmoid: torch.sigmoid,
+}
+
+
+class _PerPointLoss(TorchFunctionMode):
+    """Inside this context, an elementwise loss of torch's with ``reduction="mean"`` (or
+    ``"sum"``), given outputs ``(P, *shape)`` for targets ``shape``, returns the ``P`` losses
+    of the points, one per stacked output: what ``torch.vmap`` of the loss gives, in one call
+    instead of one per point. Any other reduction stops it (then vmap does the loss)."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = dict(kwargs or {})
+        if func in _ELEMENTWISE_LOSSES:
+            output, target = args[0], args[1]
+            reduction = kwargs.pop("reduction", "mean")
+            if (
+                len(args) == 2
+                and reduction in ("mean", "sum")
+                and kwargs.get("size_average") is None
+                and kwargs.get("reduce") is None
+                and isinstance(target, torch.Tensor)
+                and output.shape[1:] == target.shape
+            ):
+                losses = func(output, target.expand_as(output), reduction="none", **kwargs)
+                dims = tuple(range(1, output.ndim))
+                return losses.mean(dim=dims) if reduction == "mean" else losses.sum(dim=dims)
+            raise _NotStackable
+        if func in _CHUNK_UNSAFE:
+            raise _NotStackable
+        return func(*args, **kwargs)
+
+
+_ELEMENTWISE_LOSSES = {
+    torch.nn.functional.mse_loss,
+    torch.nn.functional.l1_loss,
+    torch.nn.functional.binary_cross_entropy_with_logits,
+    torch.nn.functional.binary_cross_entropy,
+    torch.nn.functional.huber_loss,
+    torch.nn.functional.smooth_l1_loss,
+}
 
 
 # Operations that read the chunk's points as rows of one batch; they would mix them up.
@@ -191,12 +319,13 @@ def _check_xy(X, y):
         raise ValueError(f"X and y must have the same, non-zero number of rows, got {len(X)} and {len(y)}")
 
 
-def loss_surface(model, loss_fn, X, y, directions, span=1.0, resolution=41, chunk_size=256):
+def loss_surface(model, loss_fn, X, y, directions, span=1.0, resolution=41, chunk_size=128):
     r"""The loss on the grid :math:`\theta + \alpha d_1 + \beta d_2`, :math:`\alpha, \beta \in [-s, s]`.
 
     Here :math:`s` is ``span``. The ``resolution`` × ``resolution`` grid points are evaluated
     ``chunk_size`` at a time: the model runs once per chunk with the chunk's weight settings
-    stacked, every ``Linear`` layer as one batched matmul and elementwise layers broadcasting
+    stacked, every ``Linear`` layer as one batched matmul (the first, whose input ``X`` all
+    points share, as three products combined per point) and elementwise layers broadcasting
     over the chunk; a model that normalises, reshapes or reduces inside its forward pass runs
     through ``torch.vmap`` of ``torch.func.functional_call`` instead, which gives the same values.
     The model is evaluated in eval mode (dropout off, batch norm with its running statistics),
@@ -221,11 +350,42 @@ def loss_surface(model, loss_fn, X, y, directions, span=1.0, resolution=41, chun
     alphas = _grid(span, resolution)
     buffers = {name: b.detach() for name, b in model.named_buffers()}
     d1, d2 = directions
-    names = list(params)
-    reference = params[names[0]]
+    reference = next(iter(params.values()))
     a_grid, b_grid = np.meshgrid(alphas, alphas)  # rows: beta, columns: alpha
     a_all = torch.as_tensor(a_grid.ravel(), dtype=reference.dtype, device=reference.device)
     b_all = torch.as_tensor(b_grid.ravel(), dtype=reference.dtype, device=reference.device)
+    starts = range(0, len(a_all), chunk_size)
+
+    # One flat vector of all the parameters (and of each direction), so that a chunk's
+    # weights are two fused multiply-adds, seen parameter by parameter through views.
+    uniform = len({(p.dtype, p.device) for p in params.values()}) == 1
+    flat = (
+        [torch.cat([t[name].reshape(-1) for name in params]) for t in (params, d1, d2)] if uniform else None
+    )
+    sizes = [p.numel() for p in params.values()]
+
+    def chunk(start):
+        """The chunk's points, each parameter stacked as theta + a d1 + b d2, and the parts of
+        each stacked matrix (for a first layer that takes the three products instead)."""
+        a, b = a_all[start : start + chunk_size], b_all[start : start + chunk_size]
+        if flat is not None:
+            rows = torch.addcmul(flat[0], a[:, None], flat[1]).addcmul_(b[:, None], flat[2])
+            pieces = rows.split(sizes, dim=1)
+        else:
+            pieces = [
+                torch.addcmul(p, a.reshape(-1, *(1,) * p.ndim), d1[name]).addcmul_(
+                    b.reshape(-1, *(1,) * p.ndim), d2[name]
+                )
+                for name, p in params.items()
+            ]
+        points, parts = {}, {}
+        for (name, p), piece in zip(params.items(), pieces):
+            stacked = points[name] = piece.view(len(a), *p.shape)
+            if p.ndim == 2:
+                parts[id(stacked)] = _Directions(
+                    stacked, p, d1[name], d2[name], a[:, None, None], b[:, None, None]
+                )
+        return points, parts
 
     def loss_at(point):
         return loss_fn(functional_call(model, (point, buffers), (X,)), y)
@@ -233,44 +393,60 @@ def loss_surface(model, loss_fn, X, y, directions, span=1.0, resolution=41, chun
     vmapped = torch.vmap(loss_at)
     per_point_loss = torch.vmap(lambda output: loss_fn(output, y))
 
-    def batched(points):
-        # Fast path: every Linear layer multiplies the whole chunk's stacked weights at once
-        # (one batched matmul per layer); elementwise layers broadcast over the chunk. A model
-        # that does anything else with its weights, or mixes up the chunk's points, falls
-        # back to torch.vmap, which handles any model.
+    # The chunks' activations, memory used again once nothing views it (where torch says).
+    kept = [] if hasattr(torch._C, "_storage_Use_Count") else None
+
+    def stacked_losses(points, parts):
+        # Fast path: every Linear layer multiplies the whole chunk's stacked weights at once;
+        # elementwise layers broadcast over the chunk. None if the model does anything else
+        # with its weights or its input (then torch.vmap, which handles any model, takes over).
         try:
-            with _StackedLinear():
+            with _StackedLinear(parts, kept):
                 outputs = functional_call(model, (points, buffers), (X,))
-        except _NotStackable:
-            return vmapped(points)
+        except Exception:  # _NotStackable, or an operation that takes no stack of points
+            return None  # (were the model itself at fault, vmap raises the same error)
         count = len(next(iter(points.values())))
-        if outputs.ndim < 2 or outputs.shape[0] != count:
-            return vmapped(points)
-        values = per_point_loss(outputs)
-        # A forward pass that indexes or transposes could still mix the points up quietly:
-        # the chunk's first and last points, run alone, must give the same losses.
-        for k in {0, count - 1}:
-            alone = loss_at({name: value[k] for name, value in points.items()})
-            if not torch.allclose(values[k], alone, rtol=1e-4, atol=1e-7):
-                return vmapped(points)
+        if not isinstance(outputs, torch.Tensor) or outputs.ndim < 2 or len(outputs) != count:
+            return None
+        try:
+            with _PerPointLoss():
+                values = loss_fn(outputs, y)
+        except Exception:  # as above: vmap takes the loss over
+            return per_point_loss(outputs)
+        if not isinstance(values, torch.Tensor) or values.shape != (count,):
+            return per_point_loss(outputs)
         return values
 
-    losses = []
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            for start in range(0, len(a_all), chunk_size):
-                a, b = a_all[start : start + chunk_size], b_all[start : start + chunk_size]
-                points = {}
-                for name in names:
-                    shape = (len(a),) + (1,) * params[name].ndim
-                    points[name] = params[name] + a.reshape(shape) * d1[name] + b.reshape(shape) * d2[name]
-                losses.append(batched(points))
+            fast = X.ndim == 2
+            losses = []
+            for start in starts:
+                points, parts = chunk(start)
+                values = stacked_losses(points, parts) if fast else None
+                fast = values is not None
+                losses.append(vmapped(points) if values is None else values)
+            values = torch.cat(losses)
+            # A forward pass that indexes or transposes could still mix the points up quietly:
+            # the grid's first and last points (in the first and the last, maybe shorter,
+            # chunk) and one inside the first chunk, each run alone, must give the same
+            # losses; if not, vmap does it all.
+            for k in sorted({0, min(chunk_size, len(values)) // 2, len(values) - 1}):
+                alone = loss_at(
+                    {
+                        name: torch.addcmul(p, a_all[k], d1[name]).addcmul_(b_all[k], d2[name])
+                        for name, p in params.items()
+                    }
+                )
+                if not torch.allclose(values[k], alone, rtol=1e-4, atol=1e-7, equal_nan=True):
+                    values = torch.cat([vmapped(chunk(start)[0]) for start in starts])
+                    break
     finally:
         model.train(was_training)
-    values = torch.cat(losses).double().cpu().numpy().reshape(resolution, resolution)
-    return Surface(alphas, alphas.copy(), values)
+    losses = values.double().cpu().numpy().reshape(resolution, resolution)
+    return Surface(alphas, alphas.copy(), losses)
 
 
 def loss_surface_loop(model, loss_fn, X, y, directions, span=1.0, resolution=41):
