@@ -37,6 +37,9 @@ TYPED = [
     "surfaces",
     "torch_check",
     "training",
+    "widgets",
+    "widgets._render",
+    "widgets.live",
 ]
 
 
