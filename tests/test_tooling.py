@@ -39,7 +39,12 @@ TYPED = [
     "training",
     "widgets",
     "widgets._render",
+    "widgets.batch_size",
+    "widgets.learning_rate",
     "widgets.live",
+    "widgets.loss_shapes",
+    "widgets.momentum",
+    "widgets.regularization",
 ]
 
 
