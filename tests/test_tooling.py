@@ -40,6 +40,7 @@ TYPED = [
     "widgets",
     "widgets._render",
     "widgets.batch_size",
+    "widgets.dashboard",
     "widgets.learning_rate",
     "widgets.live",
     "widgets.loss_shapes",
