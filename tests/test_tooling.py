@@ -37,6 +37,15 @@ TYPED = [
     "surfaces",
     "torch_check",
     "training",
+    "widgets",
+    "widgets._render",
+    "widgets.batch_size",
+    "widgets.dashboard",
+    "widgets.learning_rate",
+    "widgets.live",
+    "widgets.loss_shapes",
+    "widgets.momentum",
+    "widgets.regularization",
 ]
 
 

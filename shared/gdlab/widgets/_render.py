@@ -7,9 +7,12 @@ link should reproduce. :func:`png_html` turns a Matplotlib figure into an ``<img
 alt text, for the widgets that still draw in Python.
 """
 
+from __future__ import annotations
+
 import base64
 import html
 import io
+from typing import TYPE_CHECKING, Any
 
 import traitlets
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -17,10 +20,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from ..plotting import PALETTE, SEQUENCE
 from .live import _Explorer
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 __all__ = ["BrowserExplorer", "png_html"]
 
 
-def png_html(figure, alt):
+def png_html(figure: Figure, alt: str) -> str:
     """The figure as an ``<img>`` tag with alt text, for an ``ipywidgets.HTML`` view."""
     buffer = io.BytesIO()
     # Light compression: the image is re-sent on every change, and encoding time matters.
@@ -42,7 +48,7 @@ class BrowserExplorer(_Explorer):
     palette = traitlets.Dict().tag(sync=True)  # gdlab.plotting's colours, by role and in sequence
     url_traits = traitlets.List(traitlets.Unicode()).tag(sync=True)
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("palette", {"roles": dict(PALETTE), "sequence": list(SEQUENCE)})
         kwargs.setdefault("url_traits", list(self.URL_TRAITS))
         super().__init__(**kwargs)

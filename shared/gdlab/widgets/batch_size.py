@@ -13,7 +13,11 @@ checks it).
 (1, 4)
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import traitlets
@@ -22,12 +26,15 @@ from .. import data
 from ..minibatch import LinearRun
 from ._render import BrowserExplorer
 
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
 __all__ = ["BatchSizeExplorer", "mulberry32", "permutation"]
 
 _MASK = 0xFFFFFFFF
 
 
-def mulberry32(seed):
+def mulberry32(seed: int) -> Callable[[], float]:
     """A tiny 32-bit generator (Tommy Ettinger's mulberry32), the same in Python and in the browser.
 
     Returns a function giving the next number in [0, 1), a multiple of 2**-32.
@@ -38,7 +45,7 @@ def mulberry32(seed):
     """
     state = int(seed) & _MASK
 
-    def draw():
+    def draw() -> float:
         nonlocal state
         state = (state + 0x6D2B79F5) & _MASK
         t = ((state ^ (state >> 15)) * (1 | state)) & _MASK
@@ -48,7 +55,7 @@ def mulberry32(seed):
     return draw
 
 
-def permutation(n, draw):
+def permutation(n: int, draw: Callable[[], float]) -> list[int]:
     """A shuffled ``range(n)`` by Fisher-Yates, with the numbers of ``draw``."""
     order = list(range(n))
     for i in range(n - 1, 0, -1):
@@ -57,7 +64,7 @@ def permutation(n, draw):
     return order
 
 
-def _batch_sizes(n):
+def _batch_sizes(n: int) -> list[int]:
     """Powers of two below ``n``, then ``n`` itself (the full batch)."""
     sizes = [2**k for k in range(int(np.log2(n)) + 1) if 2**k < n]
     return [*sizes, n]
@@ -83,7 +90,16 @@ class BatchSizeExplorer(BrowserExplorer):
     seed = traitlets.Int(0).tag(sync=True)
     problem = traitlets.Dict().tag(sync=True)
 
-    def __init__(self, batch_size=16, lr=0.05, epochs=10, seed=0, n=256, weights=(2.0, -1.5), noise=0.5):
+    def __init__(
+        self,
+        batch_size: int = 16,
+        lr: float = 0.05,
+        epochs: int = 10,
+        seed: int = 0,
+        n: int = 256,
+        weights: Sequence[float] = (2.0, -1.5),
+        noise: float = 0.5,
+    ) -> None:
         if len(weights) != 2:
             raise ValueError(
                 f"the explorer draws two weights, so weights must hold 2 numbers, got {weights!r}"
@@ -110,42 +126,48 @@ class BatchSizeExplorer(BrowserExplorer):
         super().__init__(batch_size=batch_size, lr=lr, epochs=epochs, seed=seed, problem=problem)
 
     @traitlets.validate("batch_size")
-    def _check_batch_size(self, proposal):
+    def _check_batch_size(self, proposal: dict[str, Any]) -> int:
+        size: int = proposal["value"]
         sizes = _batch_sizes(len(self.problem["y"])) if self.problem else self.sizes
-        if proposal["value"] not in sizes:
-            raise ValueError(
-                f"batch_size must be one of {sizes} (powers of two, then n), got {proposal['value']!r}"
-            )
-        return proposal["value"]
+        if size not in sizes:
+            raise ValueError(f"batch_size must be one of {sizes} (powers of two, then n), got {size!r}")
+        return size
 
     @traitlets.validate("epochs")
-    def _check_epochs(self, proposal):
-        if not 1 <= proposal["value"] <= self.MAX_EPOCHS:
-            raise ValueError(f"epochs must be between 1 and {self.MAX_EPOCHS}, got {proposal['value']}")
-        return proposal["value"]
+    def _check_epochs(self, proposal: dict[str, Any]) -> int:
+        epochs: int = proposal["value"]
+        if not 1 <= epochs <= self.MAX_EPOCHS:
+            raise ValueError(f"epochs must be between 1 and {self.MAX_EPOCHS}, got {epochs}")
+        return epochs
 
     @traitlets.validate("seed")
-    def _check_seed(self, proposal):
-        if not 0 <= proposal["value"] <= self.MAX_SEED:
-            raise ValueError(f"seed must be between 0 and {self.MAX_SEED}, got {proposal['value']}")
-        return proposal["value"]
+    def _check_seed(self, proposal: dict[str, Any]) -> int:
+        seed: int = proposal["value"]
+        if not 0 <= seed <= self.MAX_SEED:
+            raise ValueError(f"seed must be between 0 and {self.MAX_SEED}, got {seed}")
+        return seed
 
-    def compute(self):
+    def compute(self) -> LinearRun:
         """The run for the current settings, update by update, as the browser computes it."""
         p = self.problem
-        x1, x2, y = p["x1"], p["x2"], p["y"]
-        (a11, a12), (_, a22) = p["A"]
-        m1, m2 = p["minimum"]
+        x1: list[float] = p["x1"]
+        x2: list[float] = p["x2"]
+        y: list[float] = p["y"]
+        A: list[list[float]] = p["A"]
+        minimum: list[float] = p["minimum"]
+        (a11, a12), (_, a22) = A
+        m1, m2 = minimum
         n, size, lr = len(y), self.batch_size, self.lr
         draw = mulberry32(self.seed)
 
-        def excess_at(w1, w2):
+        def excess_at(w1: float, w2: float) -> float:
             d1, d2 = w1 - m1, w2 - m2
             return a11 * d1 * d1 + 2 * a12 * d1 * d2 + a22 * d2 * d2
 
         w1 = w2 = 0.0
-        positions, excess, batch_losses, epoch_ends = [(w1, w2)], [excess_at(w1, w2)], [], [0]
-        diverged_at = None
+        positions, excess, epoch_ends = [(w1, w2)], [excess_at(w1, w2)], [0]
+        batch_losses: list[float] = []
+        diverged_at: int | None = None
         for _ in range(self.epochs):
             order = permutation(n, draw)
             for start in range(0, n, size):
@@ -180,17 +202,18 @@ class BatchSizeExplorer(BrowserExplorer):
         )
 
     @property
-    def run(self):
+    def run(self) -> LinearRun:
         """The run the explorer shows (:class:`gdlab.minibatch.LinearRun`)."""
         return self.compute()
 
     @property
-    def excess(self):
+    def excess(self) -> NDArray[np.float64]:
         """The loss above its minimum after each update, as the right panel draws it."""
         run = self.run
-        return run.losses - self.problem["min_loss"]
+        min_loss: float = self.problem["min_loss"]
+        return run.losses - min_loss
 
-    def last_epoch_jitter(self, run=None):
+    def last_epoch_jitter(self, run: LinearRun | None = None) -> float:
         """Standard deviation of the loss's update-to-update change over the last epoch."""
         run = self.run if run is None else run
         tail = run.losses[-(run.updates_per_epoch + 1) :]

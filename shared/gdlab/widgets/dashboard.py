@@ -20,10 +20,15 @@ on the cards is the relative change
 (-0.5, -0.25, 2)
 """
 
+from __future__ import annotations
+
 import html
 import math
 import time
+from collections.abc import Sequence
+from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 import numpy as np
@@ -37,6 +42,12 @@ from ..plotting import PALETTE
 from ..recorded import _decode, cubic_datasets, record_grid, run_key, snap, train_cubic
 from ._render import png_html
 from .live import _Explorer
+
+if TYPE_CHECKING:
+    import torch
+    from numpy.typing import ArrayLike, NDArray
+
+    from ..recorded import Pair, Recording
 
 __all__ = [
     "ARTIFACTS",
@@ -53,7 +64,7 @@ ARTIFACTS = ("history.csv", "history.json", "loss_curves.png")
 _CARDS = ("train", "val", "change", "lr", "parameters")
 
 
-def count_parameters(model):
+def count_parameters(model: torch.nn.Module) -> int:
     """The number of trainable parameters of a torch model (those with ``requires_grad``).
 
     >>> import torch
@@ -65,7 +76,7 @@ def count_parameters(model):
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def relative_change(values):
+def relative_change(values: Sequence[float]) -> float | None:
     r"""The last value's change against the one before, :math:`(L_k - L_{k-1}) / L_{k-1}`.
 
     ``None`` when there is no previous value, or when either value is not a finite positive
@@ -82,7 +93,7 @@ def relative_change(values):
     return (now - before) / before
 
 
-def card_values(history, parameters):
+def card_values(history: History, parameters: int | None) -> dict[str, Any]:
     """The numbers the dashboard's cards show for ``history``'s last epoch, unrounded."""
     n = len(history)
     val = history.val_loss
@@ -100,7 +111,7 @@ def card_values(history, parameters):
     }
 
 
-def _number(value, digits=4):
+def _number(value: float | None, digits: int = 4) -> str:
     if value is None:
         return "–"
     if not math.isfinite(value):
@@ -108,7 +119,7 @@ def _number(value, digits=4):
     return f"{value:.{digits}g}"
 
 
-def _change_words(change):
+def _change_words(change: float | None) -> tuple[str, str]:
     """An arrow, the change in per cent, and what it means: colour is never the only cue."""
     if change is None:
         return "no previous epoch", "#555555"
@@ -120,7 +131,7 @@ def _change_words(change):
     return "→ 0% (flat)", "#555555"
 
 
-def _card(label, value, detail, colour="#555555"):
+def _card(label: str, value: str, detail: str, colour: str = "#555555") -> str:
     return (
         f'<div role="group" aria-label="{html.escape(label)}" style="border:1px solid #bbb;'
         'border-radius:6px;padding:6px 10px;min-width:140px;line-height:1.35">'
@@ -145,15 +156,15 @@ class TrainingDashboard:
 
     def __init__(
         self,
-        model=None,
-        parameters=None,
-        epochs=None,
-        redraw_every=None,
-        interval=0.4,
-        baseline=None,
-        log=True,
-        title="Training run",
-    ):
+        model: torch.nn.Module | None = None,
+        parameters: int | None = None,
+        epochs: int | None = None,
+        redraw_every: int | None = None,
+        interval: float = 0.4,
+        baseline: float | None = None,
+        log: bool = True,
+        title: str = "Training run",
+    ) -> None:
         if model is not None and parameters is not None:
             raise ValueError("pass the model or its parameter count, not both")
         if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0):
@@ -171,10 +182,10 @@ class TrainingDashboard:
         self.cards = {name: widgets.HTML() for name in _CARDS}
         self.status = widgets.HTML(layout=widgets.Layout(min_height="2.5em"))
         self.figure_view = widgets.HTML()
-        self.values = {}
-        self.history = None
+        self.values: dict[str, Any] = {}
+        self.history: History | None = None
         self.redraws = 0
-        self.rendered_epoch = None  # the epoch the cards and the figure show
+        self.rendered_epoch: int | None = None  # the epoch the cards and the figure show
 
         self._figure = Figure(figsize=(7.0, 2.8), dpi=80)
         # Fixed margins: a layout engine would re-measure every label on each redraw.
@@ -213,7 +224,13 @@ class TrainingDashboard:
         self.redraw_every = redraw_every
         self.reset(model=model, parameters=parameters, epochs=epochs, baseline=baseline)
 
-    def reset(self, model=None, parameters=None, epochs=None, baseline=None):
+    def reset(
+        self,
+        model: torch.nn.Module | None = None,
+        parameters: int | None = None,
+        epochs: int | None = None,
+        baseline: float | None = None,
+    ) -> None:
         """Empty the cards and the curve for a new run (of ``model``, for ``epochs`` epochs).
 
         ``baseline`` is passed to :func:`~gdlab.curves.diagnose` for the verdict at the end: the
@@ -229,10 +246,10 @@ class TrainingDashboard:
         self.history = None
         self.update(History(val_loss=[], stopped_reason="running"))
 
-    def __call__(self, history):
+    def __call__(self, history: History) -> None:
         self.update(history)
 
-    def update(self, history):
+    def update(self, history: History) -> None:
         """Record ``history``'s last epoch in ``values``; show it when a redraw is due or the run ended.
 
         The cards, the status line and the figure change together, at most every ``interval``
@@ -255,12 +272,12 @@ class TrainingDashboard:
             self._fill_status(history, values, finished)
             self._redraw(history, values)
 
-    def _diagnosis(self, history):
+    def _diagnosis(self, history: History) -> str | None:
         if len(history) or history.stopped_reason == "non_finite":
             return diagnose(history, baseline=self.baseline).pattern
         return None
 
-    def _fill_cards(self, history, v):
+    def _fill_cards(self, history: History, v: dict[str, Any]) -> None:
         n = v["epoch"]
         of = f" of {self.epochs}" if self.epochs else ""
         self.cards["train"].value = _card("Training loss", _number(v["train_loss"]), f"epoch {n}{of}")
@@ -284,7 +301,7 @@ class TrainingDashboard:
         count = "–" if self.parameters is None else f"{self.parameters:,}"
         self.cards["parameters"].value = _card("Parameters", count, "trainable")
 
-    def _fill_status(self, history, v, finished):
+    def _fill_status(self, history: History, v: dict[str, Any], finished: bool) -> None:
         n = v["epoch"]
         if not finished:
             text = (
@@ -303,11 +320,11 @@ class TrainingDashboard:
                 text += f" Diagnosis: <b>{v['diagnosis']}</b>."
         self.status.value = f'<span role="status" aria-live="polite">{text}</span>'
 
-    def _redraw(self, history, v):
+    def _redraw(self, history: History, v: dict[str, Any]) -> None:
         n = len(history)
         epochs = np.arange(1, n + 1)
 
-        def finite(values):
+        def finite(values: ArrayLike) -> NDArray[np.float64]:
             values = np.asarray(values, dtype=np.float64)
             return np.where(np.isfinite(values), values, np.nan)
 
@@ -337,12 +354,12 @@ class TrainingDashboard:
         self.rendered_epoch = n
         self._last_redraw = time.perf_counter()
 
-    def alt_text(self):
+    def alt_text(self) -> str:
         """What the figure shows, in words."""
         history, v = self.history, self.values
-        n = len(history) if history is not None else 0
-        if n == 0:
+        if history is None or len(history) == 0:
             return "Empty axes for training and validation loss per epoch: no epoch has run yet."
+        n = len(history)
         scale = "on a log scale" if self.log else ""
         text = (
             f"Training loss (blue) per epoch {scale} for epochs 1 to {n}"
@@ -357,7 +374,7 @@ class TrainingDashboard:
             )
         return text + "."
 
-    def save(self, folder):
+    def save(self, folder: str | PathLike[str]) -> list[Path]:
         """Write the run's artifacts into ``folder`` (created if needed); return their paths.
 
         ``history.csv`` (one row per epoch, :meth:`History.to_csv`), ``history.json``
@@ -374,7 +391,7 @@ class TrainingDashboard:
         self._figure.savefig(png_path, dpi=100)
         return [csv_path, json_path, png_path]
 
-    def _ipython_display_(self):
+    def _ipython_display_(self) -> None:
         from IPython.display import display
 
         display(self.widget)
@@ -383,7 +400,7 @@ class TrainingDashboard:
 # --- train live ----------------------------------------------------------------------------
 
 
-def _mlp(hidden, depth=2, seed=None):
+def _mlp(hidden: int, depth: int = 2, seed: int | None = None) -> torch.nn.Sequential:
     """The explorer's network: ``depth`` tanh layers of ``hidden`` units between 1 and 1."""
     return mlp(1, *[hidden] * depth, 1, seed=seed)
 
@@ -417,8 +434,16 @@ class LiveTraining(_Explorer):
     recorded = traitlets.Dict().tag(sync=True)  # the grid the book replays (empty: none recorded)
 
     def __init__(
-        self, hidden=16, n_train=200, lr=0.02, epochs=150, noise=0.1, seed=0, interval=0.4, **kwargs
-    ):
+        self,
+        hidden: int = 16,
+        n_train: int = 200,
+        lr: float = 0.02,
+        epochs: int = 150,
+        noise: float = 0.1,
+        seed: int = 0,
+        interval: float = 0.4,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(hidden=hidden, n_train=n_train, lr=lr, epochs=epochs, **kwargs)
         self.set_trait("kind", "training")
         self.choices = {
@@ -427,55 +452,60 @@ class LiveTraining(_Explorer):
             "palette": {"train": PALETTE["train"], "validation": PALETTE["validation"]},
         }
         self.noise, self.seed, self.interval = float(noise), int(seed), float(interval)
-        self.model = self.history = self.baseline = self.seconds = None
-        self.recording = None
-        self.values = {}
+        self.model: torch.nn.Module | None = None
+        self.history: History | None = None
+        self.baseline: float | None = None
+        self.seconds: float | None = None
+        self.recording: Recording | None = None
+        self.values: dict[str, Any] = {}
         self.on_msg(self._on_message)
 
     @traitlets.validate("hidden")
-    def _check_hidden(self, proposal):
-        if proposal["value"] not in self.HIDDEN:
-            raise ValueError(f"hidden must be one of {self.HIDDEN}, got {proposal['value']!r}")
-        return proposal["value"]
+    def _check_hidden(self, proposal: dict[str, Any]) -> int:
+        hidden: int = proposal["value"]
+        if hidden not in self.HIDDEN:
+            raise ValueError(f"hidden must be one of {self.HIDDEN}, got {hidden!r}")
+        return hidden
 
     @traitlets.validate("n_train", "epochs")
-    def _check_counts(self, proposal):
-        name, value = proposal["trait"].name, proposal["value"]
+    def _check_counts(self, proposal: dict[str, Any]) -> int:
+        name: str = proposal["trait"].name
+        value: int = proposal["value"]
         low, high = self.LIMITS[name]
         if not low <= value <= high:
             raise ValueError(f"{name} must be between {low} and {high}, got {value}")
         return value
 
     @traitlets.validate("lr")
-    def _check_lr(self, proposal):
-        lr = super()._check_lr(proposal)
+    def _check_lr(self, proposal: dict[str, Any]) -> float:
+        lr: float = super()._check_lr(proposal)
         low, high = self.LIMITS["lr"]
         if not low <= lr <= high:
             raise ValueError(f"Invalid learning rate: {lr} (this explorer takes {low} to {high})")
         return lr
 
-    def _on_message(self, _widget, content, _buffers):
+    def _on_message(self, _widget: object, content: dict[str, Any], _buffers: object) -> None:
         if content.get("event") == "hello":  # the view asks whether a kernel is listening
             self.send({"event": "kernel"})
         elif content.get("event") == "train":
             self.train()
 
-    def datasets(self):
+    def datasets(self) -> tuple[Pair, Pair]:
         """The training and validation pairs ``(X, y)`` for the current settings."""
         return cubic_datasets(self.n_train, noise=self.noise, seed=self.seed)
 
-    def build(self):
+    def build(self) -> torch.nn.Sequential:
         """A fresh model for the current size, its weights seeded."""
         return _mlp(int(self.hidden), seed=self.seed)
 
-    def train(self):
+    def train(self) -> History:
         """Train a new model with the current settings; ``run`` follows it epoch by epoch."""
         epochs, model = int(self.epochs), self.build()
         parameters = count_parameters(model)
         settings = [int(self.hidden), int(self.n_train), float(self.lr)]
         last = [-math.inf]
 
-        def show(history, **extra):
+        def show(history: History, **extra: object) -> None:
             self.run = {
                 "settings": settings,
                 "epochs": epochs,
@@ -487,7 +517,7 @@ class LiveTraining(_Explorer):
             }
             last[0] = time.perf_counter()
 
-        def follow(history):
+        def follow(history: History) -> None:
             if time.perf_counter() - last[0] >= self.interval:
                 show(history)
 
@@ -513,14 +543,14 @@ class LiveTraining(_Explorer):
         )
         return history
 
-    def record(self, **grid):
+    def record(self, **grid: Any) -> Recording:
         """Record the grid of runs the static book replays; ``grid`` overrides the axes of
         :func:`~gdlab.recorded.record_grid`. Returns the :class:`~gdlab.recorded.Recording`."""
         self.recording = record_grid(_mlp, seed=self.seed, **grid)
         self.recorded = self.recording.payload()
         return self.recording
 
-    def frame(self, epoch=None):
+    def frame(self, epoch: int | None = None) -> dict[str, Any]:
         """What the page without a kernel shows for the current settings after ``epoch`` epochs of replay.
 
         The settings snap to the nearest recorded ones (on a log scale) and the epochs to the
@@ -533,7 +563,9 @@ class LiveTraining(_Explorer):
         return replay_frame(self.recorded, self.hidden, self.n_train, self.lr, self.epochs, epoch)
 
 
-def replay_frame(recorded, hidden, n_train, lr, epochs, epoch=None):
+def replay_frame(
+    recorded: dict[str, Any], hidden: int, n_train: int, lr: float, epochs: int, epoch: int | None = None
+) -> dict[str, Any]:
     """:meth:`LiveTraining.frame` on a recorded payload: the computation the browser repeats."""
     snapped = [snap(hidden, recorded["hidden"]), snap(n_train, recorded["n_train"]), snap(lr, recorded["lr"])]
     step, longest = recorded["epoch_step"], recorded["epochs"]

@@ -13,14 +13,21 @@ every schedule against :mod:`gdlab.schedules` within 1e-12. (The regimes explore
 [1.0, 0.5, 0.25]
 """
 
+from __future__ import annotations
+
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import traitlets
 
 from .. import schedules
 from ._render import BrowserExplorer
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from ..schedules import Schedule
 
 __all__ = ["SCHEDULES", "SETTINGS", "TABLE", "ScheduleExplorer"]
 
@@ -49,7 +56,7 @@ SCHEDULES = tuple(TABLE)
 
 # The settings behind the arguments: label, slider range and step, integer or not, log scale.
 # eta_min is set as a fraction of lr (the schedule gets eta_min * lr).
-SETTINGS = {
+SETTINGS: dict[str, dict[str, Any]] = {
     "step_size": {"label": "step_size", "min": 1, "max": 200, "step": 1, "int": True, "default": 30},
     "gamma": {"label": "gamma (per step_size)", "min": 0.01, "max": 0.99, "step": 0.01, "default": 0.1},
     "decay": {"label": "gamma (per step)", "min": 0.8, "max": 0.999, "step": 0.001, "default": 0.97},
@@ -79,7 +86,7 @@ for _name, _spec in TABLE.items():
             SETTINGS[_setting]["default"] = _default
 
 
-def _setting_trait(spec):
+def _setting_trait(spec: dict[str, Any]) -> traitlets.Int[int, int] | traitlets.Float[float, int | float]:
     trait = traitlets.Int(spec["default"]) if spec.get("int") else traitlets.Float(spec["default"])
     return trait.tag(sync=True)
 
@@ -113,33 +120,38 @@ class ScheduleExplorer(BrowserExplorer):
     final_div_factor = _setting_trait(SETTINGS["final_div_factor"])
     eta_min = _setting_trait(SETTINGS["eta_min"])
 
-    def __init__(self, schedule="warmup_cosine", lr=0.1, steps=100, **kwargs):
+    def __init__(
+        self, schedule: str = "warmup_cosine", lr: float = 0.1, steps: int = 100, **kwargs: Any
+    ) -> None:
         table = {"schedules": TABLE, "settings": SETTINGS}
         super().__init__(schedule=schedule, lr=lr, steps=steps, table=table, **kwargs)
 
     @traitlets.validate("schedule")
-    def _check_schedule(self, proposal):
-        if proposal["value"] not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {proposal['value']!r}")
-        return proposal["value"]
+    def _check_schedule(self, proposal: dict[str, Any]) -> str:
+        schedule: str = proposal["value"]
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+        return schedule
 
     @traitlets.validate("steps")
-    def _check_steps(self, proposal):
-        if not 1 <= proposal["value"] <= 1000:
-            raise ValueError(f"steps must be between 1 and 1000, got {proposal['value']}")
-        return proposal["value"]
+    def _check_steps(self, proposal: dict[str, Any]) -> int:
+        steps: int = proposal["value"]
+        if not 1 <= steps <= 1000:
+            raise ValueError(f"steps must be between 1 and 1000, got {steps}")
+        return steps
 
-    def compute(self):
+    def compute(self) -> Schedule:
         """The schedule function for the current settings (raises ValueError if invalid)."""
         spec = TABLE[self.schedule]
-        args = {}
+        args: dict[str, float] = {}
         for arg, setting in spec["args"].items():
             value = getattr(self, setting)
             args[arg] = value * self.lr if setting == "eta_min" else value
-        return getattr(schedules, self.schedule)(self.lr, **args)
+        function: Schedule = getattr(schedules, self.schedule)(self.lr, **args)
+        return function
 
     @property
-    def error(self):
+    def error(self) -> str | None:
         """The schedule's own message if the settings are invalid, else ``None``."""
         try:
             self.compute()
@@ -148,14 +160,15 @@ class ScheduleExplorer(BrowserExplorer):
         return None
 
     @property
-    def last_step(self):
+    def last_step(self) -> int:
         """The last step drawn: ``steps``, or ``total_steps`` for one_cycle, which ends there."""
         if self.schedule == "one_cycle":
-            return min(self.steps, self.total_steps)
+            # An Int trait (SETTINGS marks total_steps "int"); _setting_trait's type cannot say which.
+            return min(self.steps, cast(int, self.total_steps))
         return self.steps
 
     @property
-    def rates(self):
+    def rates(self) -> NDArray[np.float64]:
         """lr(t) for t = 0 ... :attr:`last_step`, as the browser draws it (raises if invalid)."""
         function = self.compute()
         return np.array([function(t) for t in range(self.last_step + 1)])

@@ -18,9 +18,13 @@ reproduces what the reader sees.
 'diverged'
 """
 
+from __future__ import annotations
+
 import inspect
 import math
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import numpy as np
@@ -31,6 +35,11 @@ from .. import optim, plotting, regimes, surfaces
 from ..descent import descend
 from ..regimes import parabola_run, path_regime
 from ..regimes import regime as _regime
+
+if TYPE_CHECKING:
+    from ..descent import Trajectory
+    from ..optim import Optimizer
+    from ..surfaces import Landscape
 
 __all__ = [
     "CurveExplorer",
@@ -56,7 +65,7 @@ _OPTIMIZERS = {
 }
 
 
-def optimizer_for(label, lr):
+def optimizer_for(label: str, lr: float) -> Optimizer[Any]:
     """The gdlab optimizer behind an explorer's label (``"momentum"`` is SGD with 0.9)."""
     try:
         name, hyper = _OPTIMIZERS[label]
@@ -65,7 +74,7 @@ def optimizer_for(label, lr):
     return optim.by_name(name, lr=lr, **hyper)
 
 
-def _defaults(function):
+def _defaults(function: Callable[..., object]) -> dict[str, Any]:
     """A function's keyword arguments and their defaults (``None`` where it has none)."""
     return {
         name: None if p.default is inspect.Parameter.empty else p.default
@@ -73,12 +82,12 @@ def _defaults(function):
     }
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     # JSON has lists, not tuples.
     return list(value) if isinstance(value, tuple) else value
 
 
-def tables():
+def tables() -> dict[str, Any]:
     """Every table the browser module needs, built from gdlab: the browser's only copy.
 
     >>> tables()["presets"]["momentum"]
@@ -124,12 +133,12 @@ def tables():
 _MAX_STEPS = 5000
 
 
-def _formula_landscape(text, dim):
+def _formula_landscape(text: str, dim: int) -> Landscape:
     bounds = tables()["formula"]["bounds"][str(dim)]
     return _formula.landscape(text, dim, bounds=bounds)
 
 
-def _check_start(land, x0):
+def _check_start(land: Landscape, x0: Sequence[float]) -> None:
     with np.errstate(all="ignore"):
         value, grad = float(land.f(x0)), land.grad(x0)
     if not (math.isfinite(value) and np.all(np.isfinite(grad))):
@@ -138,7 +147,7 @@ def _check_start(land, x0):
         )
 
 
-def _url_traits(*names):
+def _url_traits(*names: str) -> traitlets.List[str]:
     """The synced trait listing the settings a link reproduces (generic code in explorers.js)."""
     return traitlets.List(traitlets.Unicode(), default_value=list(names)).tag(sync=True)
 
@@ -154,11 +163,13 @@ class _Explorer(anywidget.AnyWidget):
     tables = traitlets.Dict(read_only=True).tag(sync=True)
     url_traits = _url_traits()
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.set_trait("tables", tables())
 
-    def get_state(self, key=None, drop_defaults=False):
+    def get_state(
+        self, key: str | Iterable[str] | None = None, drop_defaults: bool = False
+    ) -> dict[str, Any]:
         """The traits to send to the browser: all of them, even where asked to drop defaults.
 
         ``embed_minimal_html`` and ``embed_data`` drop the traits that still hold their
@@ -166,26 +177,34 @@ class _Explorer(anywidget.AnyWidget):
         of its own (and the module itself, ``_esm``, is such a default): a page saved that way
         would show a dead explorer.
         """
-        return super().get_state(key=key, drop_defaults=False)
+        state: dict[str, Any] = super().get_state(key=key, drop_defaults=False)
+        return state
 
     @traitlets.validate("lr")
-    def _check_lr(self, proposal):
-        lr = proposal["value"]
+    def _check_lr(self, proposal: dict[str, Any]) -> float:
+        lr: float = proposal["value"]
         if not lr > 0 or lr == float("inf"):
             raise ValueError(f"Invalid learning rate: {lr} (it must be a positive number)")
         return lr
 
     @traitlets.validate("steps")
-    def _check_steps(self, proposal):
-        if not 1 <= proposal["value"] <= _MAX_STEPS:
-            raise ValueError(f"steps must be between 1 and {_MAX_STEPS}, got {proposal['value']}")
-        return proposal["value"]
+    def _check_steps(self, proposal: dict[str, Any]) -> int:
+        steps: int = proposal["value"]
+        if not 1 <= steps <= _MAX_STEPS:
+            raise ValueError(f"steps must be between 1 and {_MAX_STEPS}, got {steps}")
+        return steps
 
 
 class _FormulaMixin:
     """A typed ``formula`` (empty: use ``function``), parsed by :mod:`gdlab.formula`."""
 
-    def landscape(self):
+    # What the explorer that mixes this in provides (its traits and its dimension).
+    _dim: int
+    formula: str
+    function: str
+    x0: list[float]
+
+    def landscape(self) -> Landscape:
         """The landscape the explorer descends: the typed formula, else the named function."""
         if self.formula:
             land = _formula_landscape(self.formula, self._dim)
@@ -194,10 +213,11 @@ class _FormulaMixin:
         return surfaces.by_name(self.function)
 
     @traitlets.validate("formula")
-    def _check_formula(self, proposal):
-        if proposal["value"]:
-            _formula.parse(proposal["value"], self._dim)
-        return proposal["value"]
+    def _check_formula(self, proposal: dict[str, Any]) -> str:
+        text: str = proposal["value"]
+        if text:
+            _formula.parse(text, self._dim)
+        return text
 
 
 class CurveExplorer(_FormulaMixin, _Explorer):
@@ -209,17 +229,26 @@ class CurveExplorer(_FormulaMixin, _Explorer):
     function = traitlets.Unicode("valley").tag(sync=True)
     formula = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, function="valley", x0=0.0, lr=0.1, steps=20, formula="", **kwargs):
+    def __init__(
+        self,
+        function: str = "valley",
+        x0: float = 0.0,
+        lr: float = 0.1,
+        steps: int = 20,
+        formula: str = "",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(function=function, formula=formula, x0=[float(x0)], lr=lr, steps=steps, **kwargs)
         self.set_trait("kind", "curve")
 
     @traitlets.validate("function")
-    def _check_function(self, proposal):
-        if proposal["value"] not in _CURVES:
-            raise ValueError(f"function must be one of {_CURVES}, got {proposal['value']!r}")
-        return proposal["value"]
+    def _check_function(self, proposal: dict[str, Any]) -> str:
+        function: str = proposal["value"]
+        if function not in _CURVES:
+            raise ValueError(f"function must be one of {_CURVES}, got {function!r}")
+        return function
 
-    def trajectory(self):
+    def trajectory(self) -> Trajectory:
         """The run the explorer shows, computed by gdlab."""
         return descend(self.landscape(), self.x0, optim.sgd(lr=self.lr), self.steps)
 
@@ -230,28 +259,31 @@ class RegimeExplorer(_Explorer):
     url_traits = _url_traits("curvature", "x0", "lr", "steps")
     curvature = traitlets.Float(2.0).tag(sync=True)
 
-    def __init__(self, lr=0.1, curvature=2.0, x0=2.5, steps=30, **kwargs):
+    def __init__(
+        self, lr: float = 0.1, curvature: float = 2.0, x0: float = 2.5, steps: int = 30, **kwargs: Any
+    ) -> None:
         super().__init__(curvature=curvature, x0=[float(x0)], lr=lr, steps=steps, **kwargs)
         self.set_trait("kind", "regimes")
 
     @traitlets.validate("curvature")
-    def _check_curvature(self, proposal):
-        if not proposal["value"] > 0:
-            raise ValueError(f"curvature must be positive, got {proposal['value']}")
-        return proposal["value"]
+    def _check_curvature(self, proposal: dict[str, Any]) -> float:
+        curvature: float = proposal["value"]
+        if not curvature > 0:
+            raise ValueError(f"curvature must be positive, got {curvature}")
+        return curvature
 
     @property
-    def regime(self):
+    def regime(self) -> str:
         """The regime αλ predicts: monotone, oscillating, cycling or diverging."""
         return _regime(self.lr, self.curvature)
 
     @property
-    def observed(self):
+    def observed(self) -> str:
         """The regime the path itself shows (it agrees with :attr:`regime`)."""
         run = self.trajectory()
         return "diverging" if run.diverged else path_regime(run.positions[:, 0])
 
-    def trajectory(self):
+    def trajectory(self) -> Trajectory:
         return parabola_run(self.lr, self.curvature, self.x0[0], self.steps)[1]
 
 
@@ -267,14 +299,14 @@ class LandscapeExplorer(_FormulaMixin, _Explorer):
 
     def __init__(
         self,
-        function="himmelblau",
-        x0=(-4.0, -4.0),
-        optimizer="sgd",
-        lr=0.001,
-        steps=500,
-        formula="",
-        **kwargs,
-    ):
+        function: str = "himmelblau",
+        x0: Sequence[float] = (-4.0, -4.0),
+        optimizer: str = "sgd",
+        lr: float = 0.001,
+        steps: int = 500,
+        formula: str = "",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             function=function,
             formula=formula,
@@ -287,17 +319,19 @@ class LandscapeExplorer(_FormulaMixin, _Explorer):
         self.set_trait("kind", "surface")
 
     @traitlets.validate("function")
-    def _check_function(self, proposal):
-        if proposal["value"] not in _SURFACES:
-            raise ValueError(f"function must be one of {_SURFACES}, got {proposal['value']!r}")
-        return proposal["value"]
+    def _check_function(self, proposal: dict[str, Any]) -> str:
+        function: str = proposal["value"]
+        if function not in _SURFACES:
+            raise ValueError(f"function must be one of {_SURFACES}, got {function!r}")
+        return function
 
     @traitlets.validate("optimizer")
-    def _check_optimizer(self, proposal):
-        optimizer_for(proposal["value"], 0.1)
-        return proposal["value"]
+    def _check_optimizer(self, proposal: dict[str, Any]) -> str:
+        label: str = proposal["value"]
+        optimizer_for(label, 0.1)
+        return label
 
-    def trajectory(self):
+    def trajectory(self) -> Trajectory:
         """The run the explorer shows, computed by gdlab."""
         return descend(self.landscape(), self.x0, optimizer_for(self.optimizer, self.lr), self.steps)
 
@@ -311,33 +345,35 @@ class OptimizerRace(_Explorer):
 
     def __init__(
         self,
-        function="rosenbrock",
-        x0=(-1.5, 2.0),
-        racers=("sgd", "momentum", "rmsprop", "adam"),
-        lr=0.001,
-        steps=1000,
-        **kwargs,
-    ):
+        function: str = "rosenbrock",
+        x0: Sequence[float] = (-1.5, 2.0),
+        racers: Sequence[str] = ("sgd", "momentum", "rmsprop", "adam"),
+        lr: float = 0.001,
+        steps: int = 1000,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             function=function, x0=[float(v) for v in x0], racers=list(racers), lr=lr, steps=steps, **kwargs
         )
         self.set_trait("kind", "race")
 
     @traitlets.validate("function")
-    def _check_function(self, proposal):
-        if proposal["value"] not in _SURFACES:
-            raise ValueError(f"function must be one of {_SURFACES}, got {proposal['value']!r}")
-        return proposal["value"]
+    def _check_function(self, proposal: dict[str, Any]) -> str:
+        function: str = proposal["value"]
+        if function not in _SURFACES:
+            raise ValueError(f"function must be one of {_SURFACES}, got {function!r}")
+        return function
 
     @traitlets.validate("racers")
-    def _check_racers(self, proposal):
-        if not proposal["value"]:
+    def _check_racers(self, proposal: dict[str, Any]) -> list[str]:
+        racers: list[str] = proposal["value"]
+        if not racers:
             raise ValueError("racers must name at least one optimizer")
-        for label in proposal["value"]:
+        for label in racers:
             optimizer_for(label, 0.1)
-        return proposal["value"]
+        return racers
 
-    def trajectories(self):
+    def trajectories(self) -> dict[str, Trajectory]:
         land = surfaces.by_name(self.function)
         return {
             label: descend(land, self.x0, optimizer_for(label, self.lr), self.steps) for label in self.racers

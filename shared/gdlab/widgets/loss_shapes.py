@@ -17,8 +17,10 @@ the two agree within 1e-9).
 True
 """
 
+from __future__ import annotations
+
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import numpy as np
 import traitlets
@@ -27,10 +29,17 @@ from .. import data, losses
 from ..fitting import LOSS_NAMES, fit_lines
 from ._render import BrowserExplorer
 
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    FloatArray = NDArray[np.float64]
+
+Pair = tuple[float, float]  # a loss's (value, gradient), or a line's (w, b)
+
 __all__ = ["LossReadings", "LossShapesExplorer", "OutlierExplorer"]
 
 
-def _in_range(name, value, low, high):
+def _in_range(name: str, value: object, low: float, high: float) -> float:
     if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
         raise ValueError(f"{name} must be a number between {low} and {high}, got {value!r}")
     return value
@@ -42,20 +51,23 @@ def _in_range(name, value, low, high):
 class LossReadings(NamedTuple):
     """Each loss and its gradient at the explorer's chosen error and p_t, as (value, gradient)."""
 
-    mse: tuple
-    mae: tuple
-    huber: tuple
-    bce: tuple  # as a function of p_t (target 1): value, d/dp_t
-    focal: tuple  # focal (alpha off) at the same p_t: value, d/d logit
+    mse: Pair
+    mae: Pair
+    huber: Pair
+    bce: Pair  # as a function of p_t (target 1): value, d/dp_t
+    focal: Pair  # focal (alpha off) at the same p_t: value, d/d logit
     factor: float  # (1 - p_t) ** gamma: the share of cross-entropy that focal keeps
 
 
-def _regression_curves(errors, delta):
+def _regression_curves(
+    errors: FloatArray, delta: float
+) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
     zero = np.zeros_like(errors)
+    # reduction="none" gives one value per error: an array (gdlab.losses types it as Reduced).
     values = {
-        "MSE": losses.mse(errors, zero, reduction="none"),
-        "MAE": losses.mae(errors, zero, reduction="none"),
-        "Huber": losses.huber(errors, zero, delta=delta, reduction="none"),
+        "MSE": cast("FloatArray", losses.mse(errors, zero, reduction="none")),
+        "MAE": cast("FloatArray", losses.mae(errors, zero, reduction="none")),
+        "Huber": cast("FloatArray", losses.huber(errors, zero, delta=delta, reduction="none")),
     }
     grads = {
         "MSE": losses.mse_grad(errors, zero, reduction="none"),
@@ -65,11 +77,11 @@ def _regression_curves(errors, delta):
     return values, grads
 
 
-def _bce_and_focal(p_t, gamma):
+def _bce_and_focal(p_t: FloatArray, gamma: float) -> tuple[FloatArray, FloatArray, FloatArray]:
     ones = np.ones_like(p_t)
     logits = np.log(p_t) - np.log1p(-p_t)  # the logit whose sigmoid is p_t
-    bce = losses.binary_cross_entropy(p_t, ones, reduction="none")
-    focal = losses.focal(logits, ones, gamma=gamma, alpha=-1, reduction="none")
+    bce = cast("FloatArray", losses.binary_cross_entropy(p_t, ones, reduction="none"))
+    focal = cast("FloatArray", losses.focal(logits, ones, gamma=gamma, alpha=-1, reduction="none"))
     return bce, focal, logits
 
 
@@ -93,32 +105,34 @@ class LossShapesExplorer(BrowserExplorer):
     gamma = traitlets.Float(2.0).tag(sync=True)
     grids = traitlets.Dict().tag(sync=True)
 
-    def __init__(self, error=2.0, delta=1.0, p_t=0.9, gamma=2.0, **kwargs):
+    def __init__(
+        self, error: float = 2.0, delta: float = 1.0, p_t: float = 0.9, gamma: float = 2.0, **kwargs: Any
+    ) -> None:
         grids = {"errors": list(self.ERRORS), "p_t": list(self.P_T)}
         super().__init__(error=error, delta=delta, p_t=p_t, gamma=gamma, grids=grids, **kwargs)
 
     @traitlets.validate("error")
-    def _check_error(self, proposal):
+    def _check_error(self, proposal: dict[str, Any]) -> float:
         return _in_range("error", proposal["value"], -4.0, 4.0)
 
     @traitlets.validate("delta")
-    def _check_delta(self, proposal):
+    def _check_delta(self, proposal: dict[str, Any]) -> float:
         return _in_range("delta", proposal["value"], 0.1, 4.0)
 
     @traitlets.validate("p_t")
-    def _check_p_t(self, proposal):
+    def _check_p_t(self, proposal: dict[str, Any]) -> float:
         return _in_range("p_t", proposal["value"], 0.01, 0.99)
 
     @traitlets.validate("gamma")
-    def _check_gamma(self, proposal):
+    def _check_gamma(self, proposal: dict[str, Any]) -> float:
         return _in_range("gamma", proposal["value"], 0.0, 5.0)
 
     @property
-    def readings(self):
+    def readings(self) -> LossReadings:
         """The numbers of the readout for the current settings."""
         return self.compute()[3]
 
-    def compute(self):
+    def compute(self) -> tuple[dict[str, FloatArray], dict[str, FloatArray], FloatArray, LossReadings]:
         """The curves and the readings for the current settings: what the browser draws."""
         delta, gamma = self.delta, self.gamma
         values, grads = _regression_curves(np.linspace(*self.ERRORS), delta)
@@ -167,11 +181,13 @@ class OutlierExplorer(BrowserExplorer):
     delta = traitlets.Float(1.0).tag(sync=True)
     points = traitlets.Dict().tag(sync=True)
 
-    def __init__(self, count=4, shift=20.0, delta=1.0, steps=300, **kwargs):
+    def __init__(
+        self, count: int = 4, shift: float = 20.0, delta: float = 1.0, steps: int = 300, **kwargs: Any
+    ) -> None:
         super().__init__(count=count, shift=shift, delta=delta, steps=steps, points=self._table(), **kwargs)
 
     @classmethod
-    def _table(cls):
+    def _table(cls) -> dict[str, Any]:
         """What the browser needs to rebuild every data set the count slider can reach."""
         clean = cls._dataset(0)
         rng = np.random.default_rng(cls.SEED)  # data.linear's draws, in its order
@@ -195,7 +211,7 @@ class OutlierExplorer(BrowserExplorer):
         }
 
     @classmethod
-    def _dataset(cls, count, shift=0.0):
+    def _dataset(cls, count: int, shift: float = 0.0) -> data.Regression:
         return data.linear(
             n=cls.N,
             weights=(cls.SLOPE,),
@@ -207,37 +223,37 @@ class OutlierExplorer(BrowserExplorer):
         )
 
     @traitlets.validate("count")
-    def _check_count(self, proposal):
-        value = proposal["value"]
+    def _check_count(self, proposal: dict[str, Any]) -> int:
+        value: int = proposal["value"]
         if not 0 <= value <= self.MAX_COUNT:
             raise ValueError(f"count must be between 0 and {self.MAX_COUNT} outliers, got {value}")
         return value
 
     @traitlets.validate("shift")
-    def _check_shift(self, proposal):
+    def _check_shift(self, proposal: dict[str, Any]) -> float:
         return _in_range("shift", proposal["value"], 0.0, 50.0)
 
     @traitlets.validate("delta")
-    def _check_delta(self, proposal):
+    def _check_delta(self, proposal: dict[str, Any]) -> float:
         return _in_range("delta", proposal["value"], 0.2, 5.0)
 
     @property
-    def dataset(self):
+    def dataset(self) -> data.Regression:
         """The 40 points for the current count and shift (``data.linear``)."""
         return self._dataset(self.count, self.shift)
 
-    def compute(self):
+    def compute(self) -> tuple[data.Regression, FloatArray]:
         """The data set and the three fitted lines, rows in the order MSE, MAE, Huber."""
         dataset = self.dataset
         fits = fit_lines(dataset.X[:, 0], dataset.y, delta=self.delta, lr=self.LR, steps=self.steps)
         return dataset, fits
 
     @property
-    def fits(self):
+    def fits(self) -> dict[str, Pair]:
         """``{loss: (w, b)}`` for the current settings."""
         _, fits = self.compute()
         return {name: (float(w), float(b)) for name, (w, b) in zip(LOSS_NAMES, fits)}
 
     @property
-    def slopes(self):
+    def slopes(self) -> dict[str, float]:
         return {name: wb[0] for name, wb in self.fits.items()}

@@ -17,7 +17,10 @@ test requires both to agree.
 'critically damped'
 """
 
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import traitlets
 
@@ -25,7 +28,10 @@ from .. import optim, surfaces
 from ..descent import descend
 from .live import _Explorer
 
-__all__ = ["DAMPING_REGIMES", "MomentumExplorer", "critical_momentum", "damping"]
+if TYPE_CHECKING:
+    from ..descent import Trajectory
+
+__all__ = ["DAMPING_REGIMES", "Damping", "MomentumExplorer", "critical_momentum", "damping"]
 
 DAMPING_REGIMES = ("overdamped", "critically damped", "underdamped", "diverging")
 
@@ -34,7 +40,17 @@ DAMPING_REGIMES = ("overdamped", "critically damped", "underdamped", "diverging"
 _TOL = 1e-9
 
 
-def critical_momentum(lr, curvature):
+class Damping(TypedDict):
+    """What :func:`damping` returns (a plain dict at run time)."""
+
+    roots: list[complex]
+    rate: float
+    discriminant: float
+    critical: float | None
+    regime: str
+
+
+def critical_momentum(lr: float, curvature: float) -> float | None:
     r"""The momentum of the double root, :math:`\mu_c = (1 - \sqrt{\alpha\lambda})^2`.
 
     Below it the roots are real (overdamped), above it complex (underdamped). It lies in
@@ -51,7 +67,7 @@ def critical_momentum(lr, curvature):
     return (1 - math.sqrt(product)) ** 2
 
 
-def damping(lr, momentum, curvature):
+def damping(lr: float, momentum: float, curvature: float) -> Damping:
     r"""The roots of :math:`z^2 - (1 + \mu - \alpha\lambda) z + \mu`, their rate and the regime.
 
     Returns a dict: ``roots`` (two complex numbers, the larger modulus first), ``rate``
@@ -98,13 +114,21 @@ class MomentumExplorer(_Explorer):
     # The settings a link to this explorer carries.
     url_traits = traitlets.List(["momentum", "lr", "curvature", "steps"]).tag(sync=True)
 
-    def __init__(self, momentum=0.9, lr=0.04, curvature=1.0, x0=1.0, steps=60, **kwargs):
+    def __init__(
+        self,
+        momentum: float = 0.9,
+        lr: float = 0.04,
+        curvature: float = 1.0,
+        x0: float = 1.0,
+        steps: int = 60,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(momentum=momentum, curvature=curvature, x0=[float(x0)], lr=lr, steps=steps, **kwargs)
         self.set_trait("kind", "momentum")
 
     @traitlets.validate("momentum")
-    def _check_momentum(self, proposal):
-        value = proposal["value"]
+    def _check_momentum(self, proposal: dict[str, Any]) -> float:
+        value: float = proposal["value"]
         if not value >= 0:
             raise ValueError(f"Invalid momentum value: {value}")
         if not value < 1:
@@ -112,27 +136,28 @@ class MomentumExplorer(_Explorer):
         return value
 
     @traitlets.validate("curvature")
-    def _check_curvature(self, proposal):
-        if not (proposal["value"] > 0 and math.isfinite(proposal["value"])):
-            raise ValueError(f"curvature must be positive, got {proposal['value']}")
-        return proposal["value"]
+    def _check_curvature(self, proposal: dict[str, Any]) -> float:
+        curvature: float = proposal["value"]
+        if not (curvature > 0 and math.isfinite(curvature)):
+            raise ValueError(f"curvature must be positive, got {curvature}")
+        return curvature
 
     @property
-    def analysis(self):
+    def analysis(self) -> Damping:
         """Roots, rate, critical momentum and regime for the current settings (:func:`damping`)."""
         return damping(self.lr, self.momentum, self.curvature)
 
     @property
-    def regime(self):
+    def regime(self) -> str:
         """Overdamped, critically damped, underdamped or diverging."""
         return self.analysis["regime"]
 
     @property
-    def critical_momentum(self):
+    def critical_momentum(self) -> float | None:
         """The momentum at which the roots meet, :math:`(1 - \\sqrt{\\alpha\\lambda})^2`."""
         return critical_momentum(self.lr, self.curvature)
 
-    def trajectory(self):
+    def trajectory(self) -> Trajectory:
         """The run the explorer draws: gdlab's SGD with momentum on the quadratic."""
         land = surfaces.quadratic([[self.curvature]], name="parabola")
         return descend(land, self.x0, optim.sgd(lr=self.lr, momentum=self.momentum), self.steps)

@@ -10,7 +10,10 @@ setting is a synced trait; :meth:`RegularizationExplorer.compute` reads the full
 grid.
 """
 
+from __future__ import annotations
+
 import base64
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import traitlets
@@ -18,12 +21,15 @@ import traitlets
 from ..regularization import STATUSES, RegularizationGrid, status
 from ._render import BrowserExplorer
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
 __all__ = ["RegularizationExplorer", "decode_grid", "encode_grid"]
 
 _LEVELS = 65535  # 16-bit steps
 
 
-def _quantize(values, log=False):
+def _quantize(values: ArrayLike, log: bool = False) -> dict[str, Any]:
     """``values`` as 16-bit steps between their extremes (of log10 if ``log``), base64."""
     v = np.log10(values) if log else np.asarray(values, dtype=np.float64)
     lo, hi = float(v.min()), float(v.max())
@@ -33,14 +39,16 @@ def _quantize(values, log=False):
     return {"lo": lo, "hi": lo + span, "log": log, "shape": list(v.shape), "data": text}
 
 
-def _dequantize(packed):
+def _dequantize(packed: dict[str, Any]) -> NDArray[np.float64]:
     steps = np.frombuffer(base64.b64decode(packed["data"]), dtype="<u2").astype(np.float64)
-    v = packed["lo"] + steps * ((packed["hi"] - packed["lo"]) / _LEVELS)
+    lo: float = packed["lo"]
+    hi: float = packed["hi"]
+    v = lo + steps * ((hi - lo) / _LEVELS)
     v = 10**v if packed["log"] else v
     return v.reshape(packed["shape"])
 
 
-def encode_grid(grid, every=5):
+def encode_grid(grid: RegularizationGrid, every: int = 5) -> dict[str, Any]:
     """What the page carries of a :class:`~gdlab.regularization.RegularizationGrid`.
 
     Losses of every run and epoch (log scale), the fitted functions on every ``every``-th
@@ -79,7 +87,7 @@ def encode_grid(grid, every=5):
     return packed
 
 
-def decode_grid(packed):
+def decode_grid(packed: dict[str, Any]) -> dict[str, NDArray[np.float64]]:
     """The arrays the browser reads from :func:`encode_grid`'s output (for tests)."""
     out = {name: _dequantize(packed[name]) for name in ("train_loss", "val_loss", "predictions")}
     if packed["rms_to_truth"] is not None:
@@ -105,7 +113,13 @@ class RegularizationExplorer(BrowserExplorer):
     epoch = traitlets.Int().tag(sync=True)
     runs = traitlets.Dict().tag(sync=True)
 
-    def __init__(self, grid, weight_decay=None, dropout=None, epoch=None):
+    def __init__(
+        self,
+        grid: RegularizationGrid,
+        weight_decay: float | None = None,
+        dropout: float | None = None,
+        epoch: int | None = None,
+    ) -> None:
         if not isinstance(grid, RegularizationGrid):
             raise ValueError(
                 f"grid must be a RegularizationGrid from precompute_grid, got {type(grid).__name__}"
@@ -117,23 +131,25 @@ class RegularizationExplorer(BrowserExplorer):
         super().__init__(weight_decay=weight_decay, dropout=dropout, epoch=epoch, runs=encode_grid(grid))
 
     @traitlets.validate("weight_decay")
-    def _check_weight_decay(self, proposal):
-        self.grid.position(proposal["value"], self.grid.dropouts[0])  # refuses values not computed
-        return proposal["value"]
+    def _check_weight_decay(self, proposal: dict[str, Any]) -> float:
+        weight_decay: float = proposal["value"]
+        self.grid.position(weight_decay, self.grid.dropouts[0])  # refuses values not computed
+        return weight_decay
 
     @traitlets.validate("dropout")
-    def _check_dropout(self, proposal):
-        self.grid.position(self.grid.weight_decays[0], proposal["value"])
-        return proposal["value"]
+    def _check_dropout(self, proposal: dict[str, Any]) -> float:
+        dropout: float = proposal["value"]
+        self.grid.position(self.grid.weight_decays[0], dropout)
+        return dropout
 
     @traitlets.validate("epoch")
-    def _check_epoch(self, proposal):
-        epoch = proposal["value"]
+    def _check_epoch(self, proposal: dict[str, Any]) -> int:
+        epoch: int = proposal["value"]
         if isinstance(epoch, bool) or not 1 <= epoch <= self.grid.epochs:
             raise ValueError(f"epoch must be an integer between 1 and {self.grid.epochs}, got {epoch!r}")
         return epoch
 
-    def compute(self):
+    def compute(self) -> dict[str, Any]:
         """The stored numbers for the current settings (no drawing): a dict."""
         grid = self.grid
         i, j = grid.position(self.weight_decay, self.dropout)
@@ -157,5 +173,5 @@ class RegularizationExplorer(BrowserExplorer):
         return state
 
     @property
-    def state(self):
+    def state(self) -> dict[str, Any]:
         return self.compute()
