@@ -25,6 +25,7 @@ TYPED = [
     "fitting",
     "formula",
     "losses",
+    "loss_slices",
     "lr_finder",
     "minibatch",
     "models",

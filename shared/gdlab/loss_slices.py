@@ -27,10 +27,12 @@ analytic test functions.)
 """
 
 import math
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike, NDArray
 from torch.func import functional_call
 from torch.overrides import TorchFunctionMode
 
@@ -43,17 +45,22 @@ __all__ = [
     "top_hessian_eigenvalue",
 ]
 
+# A direction (or the weights) in weight space: one tensor per named parameter.
+Direction = dict[str, torch.Tensor]
+# loss_fn(model(X), y): a scalar tensor.
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
 
 class Surface(NamedTuple):
     r"""A 2-D slice: ``losses[i, j]`` is the loss at :math:`\theta + \text{alphas}[j]\,d_1 +
     \text{betas}[i]\,d_2`, so ``plt.contour(alphas, betas, losses)`` draws it as it is."""
 
-    alphas: np.ndarray
-    betas: np.ndarray
-    losses: np.ndarray
+    alphas: NDArray[np.float64]
+    betas: NDArray[np.float64]
+    losses: NDArray[np.float64]
 
 
-def _named_parameters(model):
+def _named_parameters(model: object) -> Direction:
     if not isinstance(model, torch.nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     params = {name: p.detach() for name, p in model.named_parameters()}
@@ -62,7 +69,9 @@ def _named_parameters(model):
     return params
 
 
-def random_directions(model, seed=0, count=2, ignore_1d=True):
+def random_directions(
+    model: torch.nn.Module, seed: int = 0, count: int = 2, ignore_1d: bool = True
+) -> tuple[Direction, ...]:
     r"""``count`` random directions in weight space, filter-normalised (Li et al., 2018).
 
     Each direction is a dict ``{name: tensor}`` shaped like ``model.named_parameters()``.
@@ -89,7 +98,7 @@ def random_directions(model, seed=0, count=2, ignore_1d=True):
     generator = torch.Generator().manual_seed(seed)
     directions = []
     for _ in range(count):
-        direction = {}
+        direction: Direction = {}
         for name, p in params.items():
             d = torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device)
             if p.ndim <= 1 and ignore_1d:
@@ -104,7 +113,7 @@ def random_directions(model, seed=0, count=2, ignore_1d=True):
     return tuple(directions)
 
 
-def _check_directions(params, directions):
+def _check_directions(params: Direction, directions: object) -> None:
     if not isinstance(directions, (tuple, list)) or len(directions) != 2:
         raise ValueError("directions must be a pair (d1, d2), e.g. random_directions(model, seed=0)")
     for direction in directions:
@@ -120,7 +129,7 @@ def _check_directions(params, directions):
                 )
 
 
-def _grid(span, resolution):
+def _grid(span: float, resolution: int) -> NDArray[np.float64]:
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
         raise ValueError(f"resolution must be an integer of at least 2, got {resolution!r}")
     if not (isinstance(span, (int, float)) and 0 < span < math.inf):
@@ -156,12 +165,14 @@ class _StackedLinear(TorchFunctionMode):
     :math:`x W_p^\top = x\theta^\top + a_p\,x d_1^\top + b_p\,x d_2^\top`, instead of ``P``
     products."""
 
-    def __init__(self, parts=None, kept=None):
+    def __init__(
+        self, parts: dict[int, _Directions] | None = None, kept: list[torch.Tensor] | None = None
+    ) -> None:
         super().__init__()
         self.parts = parts or {}
         self.kept = kept
 
-    def _output(self, shape, like):
+    def _output(self, shape: Sequence[int], like: torch.Tensor) -> torch.Tensor:
         """Memory for the result of one of the chunk's operations. With a list of ``kept``
         buffers (one list for all the chunks of a surface), a buffer that no tensor views any
         more is used again: it is still in the cache, where fresh memory would have to be
@@ -181,7 +192,13 @@ class _StackedLinear(TorchFunctionMode):
         self.kept.append(buffer)
         return buffer[: shape[0]]
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: object,
+        args: Sequence[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
         kwargs = kwargs or {}
         if func is torch.nn.functional.linear:
             x, weight = args[0], args[1]
@@ -215,21 +232,21 @@ class _StackedLinear(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-def _users(tensor):
+def _users(tensor: torch.Tensor) -> int:
     """How many tensors share ``tensor``'s memory (views included), counted by torch itself."""
-    return torch._C._storage_Use_Count(tensor.untyped_storage()._cdata)
+    return int(torch._C._storage_Use_Count(tensor.untyped_storage()._cdata))
 
 
 # The count for a tensor that nothing else views (-1: this torch cannot count them).
 _UNUSED = _users(torch.empty(0)) if hasattr(torch._C, "_storage_Use_Count") else -1
 
 
-def _relu(x, out):
+def _relu(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     return torch.clamp_min(x, 0, out=out)
 
 
 # Activations whose results can go into the kept memory too (see _StackedLinear._output).
-_ELEMENTWISE = {
+_ELEMENTWISE: dict[Callable[..., Any], Callable[..., torch.Tensor]] = {
     torch.relu: _relu,
     torch.Tensor.relu: _relu,
     torch.nn.functional.relu: _relu,
@@ -246,7 +263,13 @@ class _PerPointLoss(TorchFunctionMode):
     of the points, one per stacked output: what ``torch.vmap`` of the loss gives, in one call
     instead of one per point. Any other reduction stops it (then vmap does the loss)."""
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: object,
+        args: Sequence[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
         kwargs = dict(kwargs or {})
         if func in _ELEMENTWISE_LOSSES:
             output, target = args[0], args[1]
@@ -268,7 +291,7 @@ class _PerPointLoss(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-_ELEMENTWISE_LOSSES = {
+_ELEMENTWISE_LOSSES: set[Callable[..., Any]] = {
     torch.nn.functional.mse_loss,
     torch.nn.functional.l1_loss,
     torch.nn.functional.binary_cross_entropy_with_logits,
@@ -279,7 +302,7 @@ _ELEMENTWISE_LOSSES = {
 
 
 # Operations that read the chunk's points as rows of one batch; they would mix them up.
-_CHUNK_UNSAFE = {
+_CHUNK_UNSAFE: set[Callable[..., Any]] = {
     torch.nn.functional.batch_norm,
     torch.nn.functional.layer_norm,
     torch.nn.functional.conv1d,
@@ -312,14 +335,23 @@ _CHUNK_UNSAFE = {
 }
 
 
-def _check_xy(X, y):
+def _check_xy(X: object, y: object) -> None:
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise ValueError(f"X and y must be torch.Tensor, got {type(X).__name__} and {type(y).__name__}")
     if len(X) != len(y) or len(X) == 0:
         raise ValueError(f"X and y must have the same, non-zero number of rows, got {len(X)} and {len(y)}")
 
 
-def loss_surface(model, loss_fn, X, y, directions, span=1.0, resolution=41, chunk_size=128):
+def loss_surface(
+    model: torch.nn.Module,
+    loss_fn: LossFn,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    directions: Sequence[Direction],
+    span: float = 1.0,
+    resolution: int = 41,
+    chunk_size: int = 128,
+) -> Surface:
     r"""The loss on the grid :math:`\theta + \alpha d_1 + \beta d_2`, :math:`\alpha, \beta \in [-s, s]`.
 
     Here :math:`s` is ``span``. The ``resolution`` × ``resolution`` grid points are evaluated
@@ -364,7 +396,7 @@ def loss_surface(model, loss_fn, X, y, directions, span=1.0, resolution=41, chun
     )
     sizes = [p.numel() for p in params.values()]
 
-    def chunk(start):
+    def chunk(start: int) -> tuple[Direction, dict[int, _Directions]]:
         """The chunk's points, each parameter stacked as theta + a d1 + b d2, and the parts of
         each stacked matrix (for a first layer that takes the three products instead)."""
         a, b = a_all[start : start + chunk_size], b_all[start : start + chunk_size]
@@ -378,7 +410,8 @@ def loss_surface(model, loss_fn, X, y, directions, span=1.0, resolution=41, chun
                 )
                 for name, p in params.items()
             ]
-        points, parts = {}, {}
+        points: Direction = {}
+        parts: dict[int, _Directions] = {}
         for (name, p), piece in zip(params.items(), pieces):
             stacked = points[name] = piece.view(len(a), *p.shape)
             if p.ndim == 2:
@@ -387,16 +420,16 @@ def loss_surface(model, loss_fn, X, y, directions, span=1.0, resolution=41, chun
                 )
         return points, parts
 
-    def loss_at(point):
+    def loss_at(point: Direction) -> torch.Tensor:
         return loss_fn(functional_call(model, (point, buffers), (X,)), y)
 
     vmapped = torch.vmap(loss_at)
     per_point_loss = torch.vmap(lambda output: loss_fn(output, y))
 
     # The chunks' activations, memory used again once nothing views it (where torch says).
-    kept = [] if hasattr(torch._C, "_storage_Use_Count") else None
+    kept: list[torch.Tensor] | None = [] if hasattr(torch._C, "_storage_Use_Count") else None
 
-    def stacked_losses(points, parts):
+    def stacked_losses(points: Direction, parts: dict[int, _Directions]) -> torch.Tensor | None:
         # Fast path: every Linear layer multiplies the whole chunk's stacked weights at once;
         # elementwise layers broadcast over the chunk. None if the model does anything else
         # with its weights or its input (then torch.vmap, which handles any model, takes over).
@@ -422,7 +455,7 @@ def loss_surface(model, loss_fn, X, y, directions, span=1.0, resolution=41, chun
     try:
         with torch.no_grad():
             fast = X.ndim == 2
-            losses = []
+            losses: list[torch.Tensor] = []
             for start in starts:
                 points, parts = chunk(start)
                 values = stacked_losses(points, parts) if fast else None
@@ -445,11 +478,19 @@ def loss_surface(model, loss_fn, X, y, directions, span=1.0, resolution=41, chun
                     break
     finally:
         model.train(was_training)
-    losses = values.double().cpu().numpy().reshape(resolution, resolution)
-    return Surface(alphas, alphas.copy(), losses)
+    grid = values.double().cpu().numpy().reshape(resolution, resolution)
+    return Surface(alphas, alphas.copy(), grid)
 
 
-def loss_surface_loop(model, loss_fn, X, y, directions, span=1.0, resolution=41):
+def loss_surface_loop(
+    model: torch.nn.Module,
+    loss_fn: LossFn,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    directions: Sequence[Direction],
+    span: float = 1.0,
+    resolution: int = 41,
+) -> Surface:
     """The same grid as :func:`loss_surface`, one forward pass per point (the naive baseline).
 
     >>> import torch
@@ -483,7 +524,7 @@ def loss_surface_loop(model, loss_fn, X, y, directions, span=1.0, resolution=41)
     return Surface(alphas, alphas.copy(), losses)
 
 
-def roughness(surface):
+def roughness(surface: Surface | ArrayLike) -> float:
     r"""How curved a slice is for its height: 0 for a plane, 1 for a paraboloid bowl, more if bumpy.
 
     With :math:`\Delta^2` the second difference along each grid axis, :math:`h` the grid
@@ -504,16 +545,11 @@ def roughness(surface):
     >>> round(roughness(Surface(a, a, 3.0 * (a[None, :] ** 2 + a[:, None] ** 2))), 12)
     1.0
     """
-    if isinstance(surface, Surface):
-        alphas, losses = (
-            np.asarray(surface.alphas, dtype=np.float64),
-            np.asarray(surface.losses, dtype=np.float64),
-        )
-    else:
-        losses = np.asarray(surface, dtype=np.float64)
-        alphas = np.linspace(-1.0, 1.0, losses.shape[0]) if losses.ndim == 2 else None
+    given = surface.alphas if isinstance(surface, Surface) else None
+    losses = np.asarray(surface.losses if isinstance(surface, Surface) else surface, dtype=np.float64)
     if losses.ndim != 2 or losses.shape[0] != losses.shape[1] or losses.shape[0] < 3:
         raise ValueError(f"surface must be a square grid of at least 3 x 3 losses, got shape {losses.shape}")
+    alphas = np.linspace(-1.0, 1.0, losses.shape[0]) if given is None else np.asarray(given, dtype=np.float64)
     if not np.isfinite(losses).all():
         raise ValueError(
             "surface contains NaN or infinite losses; lower the span to stay where the loss is finite"
@@ -529,7 +565,15 @@ def roughness(surface):
     return float(curvature * span**2 / height)
 
 
-def top_hessian_eigenvalue(model, loss_fn, X, y, iterations=100, seed=0, tol=1e-10):
+def top_hessian_eigenvalue(
+    model: torch.nn.Module,
+    loss_fn: LossFn,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    iterations: int = 100,
+    seed: int = 0,
+    tol: float = 1e-10,
+) -> float:
     r"""The Hessian's eigenvalue of largest magnitude at the model's weights, by power iteration.
 
     Iterates :math:`v \leftarrow Hv / \lVert Hv\rVert` from a seeded random :math:`v`, each
@@ -560,13 +604,13 @@ def top_hessian_eigenvalue(model, loss_fn, X, y, iterations=100, seed=0, tol=1e-
     try:
         loss = loss_fn(model(X), y)
         grads = torch.autograd.grad(loss, params, create_graph=True)
-        norm = torch.sqrt(sum((u * u).sum() for u in v))
+        norm = torch.sqrt(_sum_of_squares(v))
         v = [u / norm for u in v]
-        eigenvalue = None
+        eigenvalue: float | None = None
         for _ in range(iterations):
             hv = torch.autograd.grad(grads, params, grad_outputs=v, retain_graph=True)
             new = float(sum((a * b).sum() for a, b in zip(v, hv)))
-            norm = torch.sqrt(sum((u * u).sum() for u in hv))
+            norm = torch.sqrt(_sum_of_squares(hv))
             if norm == 0:
                 return 0.0
             v = [u / norm for u in hv]
@@ -575,4 +619,9 @@ def top_hessian_eigenvalue(model, loss_fn, X, y, iterations=100, seed=0, tol=1e-
             eigenvalue = new
     finally:
         model.train(was_training)
-    return eigenvalue
+    return cast(float, eigenvalue)  # set by the first of the (at least one) iterations
+
+
+def _sum_of_squares(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The squared norm of a list of tensors seen as one vector (a Python sum, term by term)."""
+    return cast(torch.Tensor, sum((u * u).sum() for u in tensors))
