@@ -14,40 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from test_setup import pins  # noqa: E402
 
-# The modules whose public API is annotated, checked with disallow_untyped_defs.
-TYPED = [
-    "_checks",
-    "claims",
-    "critical",
-    "curves",
-    "data",
-    "descent",
-    "fitting",
-    "formula",
-    "losses",
-    "loss_slices",
-    "lr_finder",
-    "minibatch",
-    "models",
-    "optim",
-    "plotting",
-    "recorded",
-    "regimes",
-    "regularization",
-    "schedules",
-    "surfaces",
-    "torch_check",
-    "training",
-    "widgets",
-    "widgets._render",
-    "widgets.batch_size",
-    "widgets.dashboard",
-    "widgets.learning_rate",
-    "widgets.live",
-    "widgets.loss_shapes",
-    "widgets.momentum",
-    "widgets.regularization",
-]
+# mypy's strict flags, set for the whole package: every gdlab module is annotated.
+STRICT = ("disallow_untyped_defs", "disallow_incomplete_defs", "check_untyped_defs", "disallow_any_generics")
 
 
 def test_mypy_passes_on_gdlab():
@@ -58,10 +26,13 @@ def test_mypy_passes_on_gdlab():
     assert "shared/gdlab" in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["files"]
 
 
-def test_the_typed_modules_are_checked_strictly():
-    overrides = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["overrides"]
-    strict = {m for o in overrides if o.get("disallow_untyped_defs") for m in o["module"]}
-    assert {f"gdlab.{name}" for name in TYPED} <= strict
+def test_every_gdlab_module_is_checked_strictly():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert all(config.get(flag) is True for flag in STRICT), {flag: config.get(flag) for flag in STRICT}
+    relaxed = [
+        o["module"] for o in config.get("overrides", []) if any(o.get(flag) is False for flag in STRICT)
+    ]
+    assert relaxed == [], f"modules checked leniently: {relaxed}"
 
 
 def test_every_hook_is_local_and_its_tool_pinned():
