@@ -664,6 +664,72 @@ def _mlp_regression(seed=0):
     return model, X, y
 
 
+def bench_slice_agreement(resolution=41):
+    """Do gdlab and loss-landscapes give the same slice? loss-landscapes 3.0.6 draws its own
+    random directions in random_plane, so both are given the same plane here: its
+    planar_interpolation from the corner theta - d1 - d2 with steps of 2/(resolution - 1)
+    along gdlab's directions d1 and d2, on chapter 05's network. Reported: the largest gap
+    relative to the slice's highest loss, reading its array as the grid it returns, and with
+    its even rows read one step further along d2 (its loop moves along d2 before the first
+    point of every even row, as random_plane's does)."""
+    import copy
+
+    import loss_landscapes
+    import loss_landscapes.metrics
+    import numpy as np
+    import torch
+
+    from gdlab import loss_slices
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model, X, y = _chapter_05_network()
+        loss_fn = torch.nn.functional.binary_cross_entropy_with_logits
+        d1, d2 = loss_slices.random_directions(model, seed=0)
+        ours = loss_slices.loss_surface(model, loss_fn, X, y, (d1, d2), resolution=resolution).losses
+        step = 2.0 / (resolution - 1)
+
+        def moved(a, b):
+            shifted = copy.deepcopy(model)
+            with torch.no_grad():
+                for name, p in shifted.named_parameters():
+                    p.add_(a * d1[name] + b * d2[name])
+            return shifted
+
+        far = -1.0 + resolution * step  # planar_interpolation takes (end - start) / steps per step
+        with torch.no_grad():
+            theirs = loss_landscapes.planar_interpolation(
+                moved(-1.0, -1.0),
+                moved(far, -1.0),
+                moved(-1.0, far),
+                loss_landscapes.metrics.Loss(loss_fn, X, y),
+                steps=resolution,
+                deepcopy_model=True,
+            )
+    finally:
+        torch.set_num_threads(threads)
+    theirs = np.asarray(theirs, dtype=np.float64).T  # theirs[i, j]: i along d2, j along d1, as ours
+    scale = ours.max()
+    as_returned = np.abs(theirs - ours).max() / scale
+    odd_rows = np.abs(theirs[:, 1::2] - ours[:, 1::2]).max() / scale
+    even_rows_moved = np.abs(theirs[:-1, 0::2] - ours[1:, 0::2]).max() / scale
+    return [
+        {
+            "name": "race: slice, same plane: |loss-landscapes - gdlab| / max, as returned",
+            "median": as_returned,
+            "unit": "",
+            "target": None,
+        },
+        {
+            "name": "race: slice, same plane, even rows one step on (its loop's offset)",
+            "median": max(odd_rows, even_rows_moved),
+            "unit": "",
+            "target": None,
+        },
+    ]
+
+
 def bench_lr_finder_race(repeats=5):
     """The range-test race, one run: gdlab.lr_finder against torch-lr-finder 0.2.2 on the MLP
     regression, mini-batches of 64, 100 steps from 1e-7 to 10, both smoothing with weight 0.95
@@ -971,6 +1037,7 @@ def main():
         *bench_python_widgets(),
         *bench_landscape_slice(),
         *bench_slice_race(),
+        *bench_slice_agreement(),
         *bench_lr_finder_race(),
         *bench_chapters(),
         *bench_grading(),
