@@ -460,3 +460,23 @@ def test_a_model_whose_operations_take_no_stack_of_points_falls_back_to_vmap():
     fast = loss_slices.loss_surface(model, F.mse_loss, X, y, directions, resolution=5, chunk_size=6)
     loop = loss_slices.loss_surface_loop(model, F.mse_loss, X, y, directions, resolution=5)
     np.testing.assert_allclose(fast.losses, loop.losses, rtol=1e-5)
+
+
+def test_a_torch_that_cannot_count_storage_users_gets_fresh_memory_and_the_same_losses(monkeypatch):
+    model = small_mlp(seed=3)
+    X, y = moons(80)
+    directions = loss_slices.random_directions(model, seed=1)
+    kept = loss_slices.loss_surface(model, F.mse_loss, X, y, directions, resolution=9, chunk_size=10)
+    monkeypatch.delattr(torch._C, "_storage_Use_Count")
+    seen = []  # what each chunk's fast path was given to keep memory in
+    init = loss_slices._StackedLinear.__init__
+    monkeypatch.setattr(
+        loss_slices._StackedLinear,
+        "__init__",
+        lambda self, parts=None, kept=None: seen.append(kept) or init(self, parts, kept),
+    )
+    fresh = loss_slices.loss_surface(model, F.mse_loss, X, y, directions, resolution=9, chunk_size=10)
+    assert len(seen) == 9 and all(kept is None for kept in seen)  # 81 points in chunks of 10
+    loop = loss_slices.loss_surface_loop(model, F.mse_loss, X, y, directions, resolution=9)
+    np.testing.assert_array_equal(fresh.losses, kept.losses)  # the same arithmetic, other memory
+    np.testing.assert_allclose(fresh.losses, loop.losses, rtol=1e-5)
