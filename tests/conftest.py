@@ -1,16 +1,13 @@
 """Shared fixtures: where the course lives and what its configuration says."""
 
-import atexit
 import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
+from background import BackgroundJob
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,7 +33,7 @@ def repository_url(book_config):
     return book_config["repository"]["url"]
 
 
-class _BookBuild:
+class _BookBuild(BackgroundJob):
     """The whole book, built once per test run into a scratch folder, warnings as errors.
 
     The build executes every notebook (about two minutes of one core) while the suite itself
@@ -47,8 +44,7 @@ class _BookBuild:
     """
 
     def __init__(self):
-        self.where = Path(tempfile.mkdtemp(prefix="downhill-book-"))
-        self.log = self.where / "build.log"
+        super().__init__(prefix="downhill-book-")
         jupyter_book = Path(sys.executable).with_name("jupyter-book")
         command = [
             str(jupyter_book),
@@ -60,15 +56,10 @@ class _BookBuild:
             "--keep-going",
         ]
         one_thread = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        with open(self.log, "w") as log:
-            self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, **one_thread}
-            )
-        atexit.register(self.remove)
+        self.start(command, cwd=ROOT, env={**os.environ, **one_thread})
 
     def wait(self):
-        returncode = self.process.wait()
-        log = self.log.read_text()
+        returncode, log = self.finish()
         assert returncode == 0, f"the book build failed:\n{log[-6000:]}"
         # _config.yml caches executions for authors; a fresh output folder has an empty cache, so
         # here every notebook runs (with DOWNHILL_STRICT=1) and none is taken from a cache.
@@ -79,12 +70,6 @@ class _BookBuild:
         warnings = [line for line in lines if re.search(r"WARNING|ERROR", line) and noise not in line]
         assert not warnings, "the build printed warnings:\n" + "\n".join(warnings)
         return self.where / "_build" / "html"
-
-    def remove(self):
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        shutil.rmtree(self.where, ignore_errors=True)
 
 
 _book_build = None

@@ -10,7 +10,6 @@ graded with its public and hidden tests to full marks. The first pass, in the ma
 environment, is nbval's (``pyproject.toml``) and ``test_exercises.py``'s.
 """
 
-import atexit
 import csv
 import json
 import os
@@ -18,13 +17,13 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 import pytest
+from background import BackgroundJob
 from float_envs import environment, execute
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,15 +50,14 @@ def binder_requirements(target):
     return target
 
 
-class Build:
+class Build(BackgroundJob):
     """The Binder environment, built in the background: pip spends minutes waiting on the
     package index, so conftest.py starts the build when the tests are collected and runs these
     tests last, and the rest of the suite runs meanwhile."""
 
     def __init__(self):
-        self.where = Path(tempfile.mkdtemp(prefix="downhill-binder-"))
+        super().__init__(prefix="downhill-binder-")
         self.python = self.where / "env" / "bin" / "python"
-        self.log = self.where / "build.log"
         requirements = binder_requirements(self.where / "requirements.txt")
         script = (
             f"{shlex.quote(sys.executable)} -m venv {shlex.quote(str(self.where / 'env'))} && "
@@ -67,21 +65,13 @@ class Build:
             f"{shlex.quote(str(requirements))}"
         )
         self.started = time.perf_counter()
-        with open(self.log, "w") as log:
-            # From the repository's root, as on Binder: "-e ." is the course itself.
-            self.process = subprocess.Popen(script, shell=True, cwd=ROOT, stdout=log, stderr=log)
-        atexit.register(self.remove)
+        # From the repository's root, as on Binder: "-e ." is the course itself.
+        self.start(script, shell=True, cwd=ROOT)
 
     def wait(self):
-        returncode = self.process.wait()
-        assert returncode == 0, "pip could not build the Binder environment:\n" + self.log.read_text()[-4000:]
+        returncode, log = self.finish()
+        assert returncode == 0, "pip could not build the Binder environment:\n" + log[-4000:]
         return self.python
-
-    def remove(self):
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        shutil.rmtree(self.where, ignore_errors=True)
 
 
 _build = None
