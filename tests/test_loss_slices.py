@@ -218,7 +218,7 @@ def test_wrongly_shaped_directions_and_other_bad_input_raise():
         loss_slices.roughness(np.full((3, 3), np.inf))
 
 
-class _Block(torch.nn.Module):  # chapter 05's plain block: a forward the fast path cannot read
+class _Block(torch.nn.Module):  # chapter 05's plain block: a module of its own, torch.relu in its forward
     def __init__(self, width):
         super().__init__()
         self.linear = torch.nn.Linear(width, width)
@@ -237,10 +237,12 @@ def _chapter_05_network():
     return model, X, torch.tensor(moons.y, dtype=torch.float32).unsqueeze(1)
 
 
-def test_chapter_05_network_takes_the_batched_matmul_path_and_equals_the_loop_on_41_by_41(monkeypatch):
+def test_chapter_05_network_takes_the_traced_path_and_equals_the_loop_on_41_by_41(monkeypatch):
     model, X, y = _chapter_05_network()
     bce = F.binary_cross_entropy_with_logits
     directions = loss_slices.random_directions(model, seed=0)
+    # Its forward pass reads as a graph of steps, and the other batched path would take it too.
+    assert _plan(model) is not None
     stacked = {name: p.detach().expand(7, *p.shape) for name, p in model.named_parameters()}
     with loss_slices._StackedLinear():
         outputs = torch.func.functional_call(model, stacked, (X,))
@@ -258,8 +260,11 @@ def test_chapter_05_network_takes_the_batched_matmul_path_and_equals_the_loop_on
         return call
 
     monkeypatch.setattr(torch, "vmap", counting_vmap)
+    # ... nor the slower batched path: every chunk goes through the traced plan.
+    modes = []
+    monkeypatch.setattr(loss_slices._StackedLinear, "__enter__", lambda self: modes.append(self))
     fast = loss_slices.loss_surface(model, bce, X, y, directions, resolution=41)
-    assert vmapped_calls == []
+    assert vmapped_calls == [] and modes == []
     loop = loss_slices.loss_surface_loop(model, bce, X, y, directions, resolution=41)
     # float32 sums of 200 terms over 8 layers: measured worst relative gap 2.5e-7
     np.testing.assert_allclose(fast.losses, loop.losses, rtol=2e-6)
@@ -314,7 +319,10 @@ def _takes_the_fast_path(model, X):
         ("residual", torch.float64, 1e-12),
     ],
 )
-def test_linear_and_elementwise_models_take_the_fast_path_and_equal_the_loop(name, dtype, rtol):
+@pytest.mark.parametrize("path", ["traced", "stacked"])
+def test_linear_and_elementwise_models_take_a_batched_path_and_equal_the_loop(
+    name, dtype, rtol, path, monkeypatch
+):
     torch.manual_seed(1)
     nn = torch.nn
     if name.startswith("deep"):
@@ -336,10 +344,13 @@ def test_linear_and_elementwise_models_take_the_fast_path_and_equal_the_loop(nam
         )
     model = model.to(dtype)
     X, y = torch.randn(64, 3, dtype=dtype), torch.randn(64, 1, dtype=dtype)
-    assert _takes_the_fast_path(model, X)
+    assert _takes_the_fast_path(model, X) and _plan(model) is not None  # both batched paths
+    if path == "stacked":  # as for a model fx cannot read
+        monkeypatch.setattr(loss_slices, "_traced", lambda *args: None)
     # Biases get directions too here, so every parameter moves over the grid.
     directions = loss_slices.random_directions(model, seed=2, ignore_1d=False)
-    # chunk_size 7 on a 9 x 9 grid: 12 chunks, the last one shorter, each reusing kept memory.
+    # chunk_size 7 on a 9 x 9 grid: 12 chunks, the last one shorter (the traced plan reuses
+    # the memory of each chunk in the next).
     fast = loss_slices.loss_surface(model, F.mse_loss, X, y, directions, span=0.8, resolution=9, chunk_size=7)
     loop = loss_slices.loss_surface_loop(model, F.mse_loss, X, y, directions, span=0.8, resolution=9)
     np.testing.assert_allclose(fast.losses, loop.losses, rtol=rtol)
@@ -392,20 +403,6 @@ def test_a_forward_pass_that_mixes_the_points_up_is_caught_and_recomputed_with_v
     fast = loss_slices.loss_surface(model, F.mse_loss, X, y, directions, resolution=5, chunk_size=6)
     loop = loss_slices.loss_surface_loop(model, F.mse_loss, X, y, directions, resolution=5)
     np.testing.assert_allclose(fast.losses, loop.losses, rtol=1e-5)
-
-
-def test_kept_memory_is_used_again_only_once_nothing_views_it():
-    mode = loss_slices._StackedLinear(kept=[])
-    like = torch.empty(0)
-    first = mode._output((4, 3, 2), like)
-    view = first[1:]  # a view of the first buffer keeps it in use
-    del first
-    second = mode._output((4, 3, 2), like)
-    assert len(mode.kept) == 2 and second.data_ptr() == mode.kept[1].data_ptr()
-    del view
-    third = mode._output((3, 3, 2), like)  # a shorter chunk fits the first buffer again
-    assert len(mode.kept) == 2 and third.data_ptr() == mode.kept[0].data_ptr()
-    assert mode._output((3, 3, 5), like).shape == (3, 3, 5) and len(mode.kept) == 3
 
 
 @pytest.mark.parametrize(
@@ -462,21 +459,99 @@ def test_a_model_whose_operations_take_no_stack_of_points_falls_back_to_vmap():
     np.testing.assert_allclose(fast.losses, loop.losses, rtol=1e-5)
 
 
-def test_a_torch_that_cannot_count_storage_users_gets_fresh_memory_and_the_same_losses(monkeypatch):
-    model = small_mlp(seed=3)
-    X, y = moons(80)
-    directions = loss_slices.random_directions(model, seed=1)
-    kept = loss_slices.loss_surface(model, F.mse_loss, X, y, directions, resolution=9, chunk_size=10)
-    monkeypatch.delattr(torch._C, "_storage_Use_Count")
-    seen = []  # what each chunk's fast path was given to keep memory in
-    init = loss_slices._StackedLinear.__init__
-    monkeypatch.setattr(
-        loss_slices._StackedLinear,
-        "__init__",
-        lambda self, parts=None, kept=None: seen.append(kept) or init(self, parts, kept),
-    )
-    fresh = loss_slices.loss_surface(model, F.mse_loss, X, y, directions, resolution=9, chunk_size=10)
-    assert len(seen) == 9 and all(kept is None for kept in seen)  # 81 points in chunks of 10
-    loop = loss_slices.loss_surface_loop(model, F.mse_loss, X, y, directions, resolution=9)
-    np.testing.assert_array_equal(fresh.losses, kept.losses)  # the same arithmetic, other memory
-    np.testing.assert_allclose(fresh.losses, loop.losses, rtol=1e-5)
+def _plan(model, seed=0, ignore_1d=True):
+    params = {name: p.detach() for name, p in model.named_parameters()}
+    d1, d2 = loss_slices.random_directions(model, seed=seed, ignore_1d=ignore_1d)
+    return loss_slices._traced(model.eval(), params, d1, d2)
+
+
+def _run_chunk(plan, model, X, count, seed=0):
+    """One chunk of ``count`` random points through the plan, as loss_surface feeds it."""
+    generator = torch.Generator().manual_seed(seed)
+    a, b = (torch.rand(count, 1, 1, generator=generator, dtype=X.dtype) for _ in range(2))
+    points = {
+        name: torch.addcmul(p, a.reshape(-1, *(1,) * p.ndim), plan.d1[name]).addcmul_(
+            b.reshape(-1, *(1,) * p.ndim), plan.d2[name]
+        )
+        for name, p in plan.params.items()
+    }
+    alone = [
+        torch.func.functional_call(model, {name: p[k] for name, p in points.items()}, (X,))
+        for k in range(count)
+    ]
+    return plan.run(X, points, a, b), torch.stack(alone)
+
+
+class _EveryStep(torch.nn.Module):  # each kind of step the traced plan knows, once or more
+    def __init__(self):
+        super().__init__()
+        self.inp = torch.nn.Linear(3, 8)
+        self.weight = torch.nn.Parameter(torch.randn(8, 8))
+        self.hidden = torch.nn.Sequential(torch.nn.Dropout(0.3), torch.nn.Identity(), torch.nn.Tanh())
+        self.out = torch.nn.Linear(8, 2, bias=False)
+
+    def forward(self, x):
+        z = self.inp(torch.sigmoid(x))  # an elementwise step before any weight: shared by every point
+        h = F.relu(z) + 0.5 * z.tanh()  # z is read twice: neither reading may overwrite it
+        g = F.linear(h, self.weight)  # F.linear of the model's own parameter
+        g = (1 - self.hidden(g)) / 2 - h * 0.25  # numbers first and last, sub and div
+        return self.out(g.sigmoid_())  # an in-place method on a value nothing else reads
+
+
+def test_the_traced_plan_runs_every_kind_of_step_as_the_forward_pass_does():
+    torch.manual_seed(0)
+    model = _EveryStep().double()
+    plan = _plan(model, ignore_1d=False)
+    assert plan is not None  # fx reads it, and every step is one the plan knows
+    kinds = [step.kind for step in plan.steps]
+    assert kinds.count("linear") == 3 and kinds.count("binary") == 6 and "attribute" in kinds
+    by_name = {step.node.name: step for step in plan.steps}
+    assert not by_name["relu"].in_place and not by_name["tanh"].in_place  # z is read twice
+    assert by_name["hidden_2"].in_place and by_name["sigmoid_"].in_place  # their operands die there
+    X = torch.randn(20, 3, dtype=torch.float64)
+    for chunk, seed in ((6, 0), (6, 1), (4, 2)):  # chunks reuse memory; a shorter one last
+        stacked, alone = _run_chunk(plan, model, X, chunk, seed)
+        np.testing.assert_allclose(stacked.numpy(), alone.numpy(), rtol=1e-12, atol=1e-14)
+        plan.give_back(stacked)
+    assert model.training is False  # (_plan put it in eval mode, as loss_surface does)
+
+
+def test_the_traced_plan_keeps_two_buffers_for_a_chain_of_layers_and_allocates_none_after_the_first_chunk():
+    model, X, _ = _chapter_05_network()
+    plan = _plan(model)
+    assert plan is not None
+    for seed in range(3):
+        stacked, alone = _run_chunk(plan, model, X, 5, seed)
+        np.testing.assert_allclose(stacked.numpy(), alone.numpy(), rtol=2e-6, atol=1e-7)
+        plan.give_back(stacked)
+        # Each Linear writes where the layer before the last one wrote; each ReLU overwrites its
+        # input. So two buffers of (5, 200, 16), one (5, 200, 1) for the output, whatever the chunk.
+        spare = sorted((shape, len(buffers)) for (shape, _), buffers in plan.spare.items())
+        assert spare == [((5, 200, 1), 1), ((5, 200, 16), 2)]
+    assert all(step.in_place for step in plan.steps if step.kind == "unary")
+
+
+class _ReadsAfterAnInPlaceReLU(torch.nn.Module):  # relu_ on z, then z again: eager sees relu(z)
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 6)
+        self.relu = torch.nn.ReLU(inplace=True)
+        self.out = torch.nn.Linear(6, 1)
+
+    def forward(self, x):
+        z = self.linear(x)
+        return self.out(self.relu(z) + z)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [_ReadsAfterAnInPlaceReLU(), _MixesPoints(), _TakesNoStack()],
+    ids=["an in-place ReLU on a value read again", "control flow on a tensor", "torch.diag"],
+)
+def test_what_the_traced_plan_does_not_know_goes_to_the_other_paths_with_the_loops_values(model):
+    assert _plan(model) is None
+    X, y = torch.randn(16, 2), torch.randn(16, 1)
+    directions = loss_slices.random_directions(model, seed=0)
+    fast = loss_slices.loss_surface(model, F.mse_loss, X, y, directions, resolution=5, chunk_size=6)
+    loop = loss_slices.loss_surface_loop(model, F.mse_loss, X, y, directions, resolution=5)
+    np.testing.assert_allclose(fast.losses, loop.losses, rtol=1e-5)

@@ -5,12 +5,13 @@ A network has too many weights to draw its loss, but a plane through the trained
 :math:`(\alpha, \beta)`, with random directions :math:`d_1, d_2` scaled filter by filter
 to the weights (Li et al., 2018, "Visualizing the Loss Landscape of Neural Nets") so that
 slices of different networks can be compared. :func:`loss_surface` evaluates the grid in
-chunks with ``torch.func.functional_call``: each ``Linear`` layer does one batched matmul over
-the chunk's stacked weights, except the first, whose input all points share: it takes the
-three products :math:`X\theta^\top, X d_1^\top, X d_2^\top` in one matmul and combines them per point
-(``torch.vmap`` takes over for models that do more than linear layers and elementwise
-functions); :func:`loss_surface_loop` is the one-forward-pass-per-point version it is checked
-(and timed) against.
+chunks: each ``Linear`` layer does one batched matmul over the chunk's stacked weights, except
+the first, whose input all points share: it combines the three products
+:math:`X\theta^\top, X d_1^\top, X d_2^\top`, taken once, point by point. The forward pass is
+read as a ``torch.fx`` graph where it can be, and run through ``torch.func.functional_call``
+where not (``torch.vmap`` takes over for models that do more than linear layers and
+elementwise functions); :func:`loss_surface_loop` is the one-forward-pass-per-point version it
+is checked (and timed) against.
 :func:`roughness` puts one number on a slice and :func:`top_hessian_eigenvalue` measures
 the sharpness at :math:`\theta` itself. (``gdlab.surfaces`` holds the small
 analytic test functions.)
@@ -27,12 +28,15 @@ analytic test functions.)
 """
 
 import math
+import operator
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, cast
 
 import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
+from torch import fx
 from torch.func import functional_call
 from torch.overrides import TorchFunctionMode
 
@@ -165,32 +169,9 @@ class _StackedLinear(TorchFunctionMode):
     :math:`x W_p^\top = x\theta^\top + a_p\,x d_1^\top + b_p\,x d_2^\top`, instead of ``P``
     products."""
 
-    def __init__(
-        self, parts: dict[int, _Directions] | None = None, kept: list[torch.Tensor] | None = None
-    ) -> None:
+    def __init__(self, parts: dict[int, _Directions] | None = None) -> None:
         super().__init__()
         self.parts = parts or {}
-        self.kept = kept
-
-    def _output(self, shape: Sequence[int], like: torch.Tensor) -> torch.Tensor:
-        """Memory for the result of one of the chunk's operations. With a list of ``kept``
-        buffers (one list for all the chunks of a surface), a buffer that no tensor views any
-        more is used again: it is still in the cache, where fresh memory would have to be
-        zeroed by the kernel page by page, which costs as much as the arithmetic here."""
-        if self.kept is None:
-            return like.new_empty(shape)
-        for buffer in self.kept:
-            if (
-                buffer.dtype == like.dtype
-                and buffer.device == like.device
-                and buffer.shape[1:] == shape[1:]
-                and len(buffer) >= shape[0]
-                and _users(buffer) == _UNUSED
-            ):
-                return buffer[: shape[0]]
-        buffer = like.new_empty(shape)
-        self.kept.append(buffer)
-        return buffer[: shape[0]]
 
     def __torch_function__(
         self,
@@ -207,7 +188,7 @@ class _StackedLinear(TorchFunctionMode):
                 if bias is not None and bias.shape != weight.shape[:2]:
                     raise _NotStackable
                 if x.ndim == 3 and len(x) == len(weight):
-                    out = self._output((len(x), x.shape[1], weight.shape[1]), x)
+                    out = x.new_empty((len(x), x.shape[1], weight.shape[1]))
                     transposed = weight.transpose(1, 2)
                     if bias is None:
                         return torch.bmm(x, transposed, out=out)
@@ -220,41 +201,16 @@ class _StackedLinear(TorchFunctionMode):
                 else:
                     products = x @ torch.cat([parts.theta, parts.d1, parts.d2]).T
                     base, along_d1, along_d2 = products.split(len(parts.theta), dim=1)
-                    out = self._output((len(weight), len(x), len(parts.theta)), x)
+                    out = x.new_empty((len(weight), len(x), len(parts.theta)))
                     torch.addcmul(base, parts.a, along_d1, out=out).addcmul_(parts.b, along_d2)
                 return out if bias is None else out.add_(bias.unsqueeze(1))
-        elif func in _ELEMENTWISE and len(args) == 1 and kwargs in ({}, {"inplace": False}):
-            x = args[0]
-            if isinstance(x, torch.Tensor) and x.ndim == 3:
-                return _ELEMENTWISE[func](x, out=self._output(x.shape, x))
         elif func in _CHUNK_UNSAFE:
             raise _NotStackable
         return func(*args, **kwargs)
 
 
-def _users(tensor: torch.Tensor) -> int:
-    """How many tensors share ``tensor``'s memory (views included), counted by torch itself."""
-    return int(torch._C._storage_Use_Count(tensor.untyped_storage()._cdata))
-
-
-# The count for a tensor that nothing else views (-1: this torch cannot count them).
-_UNUSED = _users(torch.empty(0)) if hasattr(torch._C, "_storage_Use_Count") else -1
-
-
 def _relu(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     return torch.clamp_min(x, 0, out=out)
-
-
-# Activations whose results can go into the kept memory too (see _StackedLinear._output).
-_ELEMENTWISE: dict[Callable[..., Any], Callable[..., torch.Tensor]] = {
-    torch.relu: _relu,
-    torch.Tensor.relu: _relu,
-    torch.nn.functional.relu: _relu,
-    torch.tanh: torch.tanh,
-    torch.Tensor.tanh: torch.tanh,
-    torch.sigmoid: torch.sigmoid,
-    torch.Tensor.sigmoid: torch.sigmoid,
-}
 
 
 class _PerPointLoss(TorchFunctionMode):
@@ -335,6 +291,267 @@ _CHUNK_UNSAFE: set[Callable[..., Any]] = {
 }
 
 
+# The traced path. A forward pass made of Linear layers, ReLU/tanh/sigmoid and arithmetic is
+# read once as a torch.fx graph and run chunk after chunk as a list of steps (_GraphPlan).
+
+# Elementwise functions: (into given memory, in place).
+_UNARY: dict[str, tuple[Callable[..., torch.Tensor], Callable[[torch.Tensor], torch.Tensor]]] = {
+    "relu": (_relu, torch.Tensor.relu_),
+    "tanh": (torch.tanh, torch.Tensor.tanh_),
+    "sigmoid": (torch.sigmoid, torch.Tensor.sigmoid_),
+}
+# Their names in a graph: functions, methods (by name) and modules (by type).
+_UNARY_CALLS: dict[object, str] = {
+    torch.relu: "relu",
+    torch.nn.functional.relu: "relu",
+    torch.tanh: "tanh",
+    torch.nn.functional.tanh: "tanh",
+    torch.sigmoid: "sigmoid",
+    torch.nn.functional.sigmoid: "sigmoid",
+    "relu": "relu",
+    "tanh": "tanh",
+    "sigmoid": "sigmoid",
+    torch.nn.ReLU: "relu",
+    torch.nn.Tanh: "tanh",
+    torch.nn.Sigmoid: "sigmoid",
+}
+_IN_PLACE_METHODS = {"relu_": "relu", "tanh_": "tanh", "sigmoid_": "sigmoid"}
+# Arithmetic on two values, or a value and a number: (as written, into given memory).
+_BINARY: dict[object, tuple[Callable[[Any, Any], Any], Callable[..., torch.Tensor]]] = {
+    operator.add: (operator.add, torch.add),
+    operator.sub: (operator.sub, torch.sub),
+    operator.mul: (operator.mul, torch.mul),
+    operator.truediv: (operator.truediv, torch.div),
+    torch.add: (operator.add, torch.add),
+    torch.sub: (operator.sub, torch.sub),
+    torch.mul: (operator.mul, torch.mul),
+    torch.div: (operator.truediv, torch.div),
+    "add": (operator.add, torch.add),
+    "sub": (operator.sub, torch.sub),
+    "mul": (operator.mul, torch.mul),
+    "div": (operator.truediv, torch.div),
+}
+_COMMUTATIVE = (torch.add, torch.mul)
+
+
+class _Step(NamedTuple):
+    """One node of the graph, ready to run. ``kind``: ``"input"``, ``"linear"``, ``"unary"``,
+    ``"binary"``, ``"output"`` or ``"attribute"`` (a parameter that ``F.linear`` reads by
+    name: nothing to compute). ``operands``: graph nodes, or numbers in arithmetic. ``what``:
+    a linear step's parameter names, a unary step's function name, a binary step's pair of
+    functions. ``in_place``: the step may overwrite its (first) operand. ``frees``: the
+    values of ours read for the last time here."""
+
+    kind: str
+    node: fx.Node
+    operands: tuple[Any, ...]
+    what: Any = None
+    in_place: bool = False
+    frees: tuple[fx.Node, ...] = ()
+
+
+class _GraphPlan:
+    r"""A model's forward pass as steps, for a model made of ``Linear`` layers (modules, or
+    ``F.linear`` of its own parameters), ReLU, tanh, sigmoid, and arithmetic between values
+    and numbers (a residual ``h + f(h)``, a scale ``0.5 * h``), with dropout (the model is in
+    eval mode) and identities left out. Anything else raises ``_NotStackable``.
+
+    :meth:`run` evaluates a chunk of points. A ``Linear`` layer whose input is stacked (one set
+    of rows per point) is one ``baddbmm``; one whose input all points share (the model's input
+    ``X``) combines the products :math:`X\theta^\top, X d_1^\top, X d_2^\top`, taken once per
+    surface, point by point. Because the graph says which step reads a value last, an
+    elementwise step overwrites an operand that nothing reads afterwards, and every other
+    result goes into memory a dead value has left: still in the cache, where fresh memory
+    would first be zeroed by the kernel page by page, which here costs as much as the
+    arithmetic."""
+
+    def __init__(self, model: torch.nn.Module, params: Direction, d1: Direction, d2: Direction) -> None:
+        try:
+            with warnings.catch_warnings():  # what fx has to say about a model goes unheard:
+                warnings.simplefilter("ignore")  # a model it cannot read takes another path
+                graph = fx.Tracer().trace(model)
+        except Exception as error:  # control flow on tensors, or anything else fx cannot read
+            raise _NotStackable from error
+        modules = dict(model.named_modules())
+        for node in list(graph.nodes):
+            if node.op == "call_module" and isinstance(
+                modules.get(cast(str, node.target)), (torch.nn.Identity, torch.nn.Dropout)
+            ):
+                node.replace_all_uses_with(node.args[0])
+                graph.erase_node(node)
+        self.params, self.d1, self.d2 = params, d1, d2
+        read = [self._read(node, modules) for node in graph.nodes]
+        if [step.kind for step in read].count("input") != 1:
+            raise _NotStackable  # one input: X
+        kinds = {step.node: step.kind for step in read}
+        last_read = {o: i for i, step in enumerate(read) for o in step.operands if isinstance(o, fx.Node)}
+        stacked: set[fx.Node] = set()  # values that depend on the weights: one per point
+        self.steps: list[_Step] = []
+        for i, step in enumerate(read):
+            nodes = [o for o in step.operands if isinstance(o, fx.Node)]
+            if any(kinds[o] in ("attribute", "output") for o in nodes):
+                raise _NotStackable  # a parameter used other than by F.linear
+            if step.kind == "linear" or (step.kind != "output" and any(o in stacked for o in nodes)):
+                stacked.add(step.node)
+            if step.kind == "output" and nodes[0] not in stacked:
+                raise _NotStackable  # an output that does not depend on the weights
+            ours = {o for o in nodes if kinds[o] in ("linear", "unary", "binary")}
+            in_place = step.in_place
+            if step.kind == "unary":
+                sole = nodes[0] in ours and len(nodes[0].users) == 1
+                if in_place and not sole:  # overwrites a value read again, or X
+                    raise _NotStackable
+                in_place = sole
+            frees = () if step.kind == "output" else tuple(o for o in ours if last_read[o] == i)
+            what = step.what
+            if step.kind == "linear":
+                what = (*what, nodes[0] in stacked)
+            self.steps.append(step._replace(what=what, in_place=in_place, frees=frees))
+        self.products: dict[fx.Node, tuple[torch.Tensor, ...]] = {}
+        self.spare: dict[tuple[tuple[int, ...], torch.dtype], list[torch.Tensor]] = {}
+
+    def _read(self, node: fx.Node, modules: dict[str, torch.nn.Module]) -> _Step:
+        """What one node does, as a :class:`_Step` without its liveness yet."""
+        args, kwargs, target = tuple(node.args), dict(node.kwargs), node.target
+        if node.op == "placeholder" and not args:
+            return _Step("input", node, ())
+        if node.op == "output" and isinstance(args[0], fx.Node):
+            return _Step("output", node, args)
+        if (
+            node.op == "get_attr"
+            and node.users
+            and all(
+                user.target is torch.nn.functional.linear and node not in user.args[:1] for user in node.users
+            )
+        ):
+            return _Step("attribute", node, ())
+        if node.op == "call_module":
+            module = modules[cast(str, target)]
+            if type(module) is torch.nn.Linear and len(args) == 1 and not kwargs:
+                bias = f"{target}.bias" if module.bias is not None else None
+                return _Step("linear", node, args, self._names(f"{target}.weight", bias))
+            name = _UNARY_CALLS.get(type(module))
+            if name is not None and len(args) == 1 and not kwargs:
+                return _Step("unary", node, args, name, bool(getattr(module, "inplace", False)))
+            raise _NotStackable
+        if node.op == "call_function" and target is torch.nn.functional.linear:
+            operands = [*args, kwargs.pop("bias", None)] if len(args) == 2 else list(args)
+            if len(operands) == 3 and not kwargs:
+                x, w, b = operands
+                if (
+                    isinstance(w, fx.Node)
+                    and w.op == "get_attr"
+                    and (b is None or (isinstance(b, fx.Node) and b.op == "get_attr"))
+                ):
+                    names = self._names(cast(str, w.target), None if b is None else cast(str, b.target))
+                    return _Step("linear", node, (x,), names)
+            raise _NotStackable
+        if node.op in ("call_function", "call_method"):
+            inplace = kwargs.pop("inplace", False)
+            name = _UNARY_CALLS.get(target)
+            if name is None and isinstance(target, str) and target in _IN_PLACE_METHODS:
+                name, inplace = _IN_PLACE_METHODS[target], True
+            if name is not None and len(args) == 1 and not kwargs and isinstance(args[0], fx.Node):
+                return _Step("unary", node, args, name, bool(inplace))
+            pair = _BINARY.get(target)
+            if (
+                pair is not None
+                and len(args) == 2
+                and not kwargs
+                and not inplace
+                and all(isinstance(a, (fx.Node, int, float)) and not isinstance(a, bool) for a in args)
+                and any(isinstance(a, fx.Node) for a in args)
+            ):
+                return _Step("binary", node, args, pair)
+        raise _NotStackable
+
+    def _names(self, weight: str, bias: str | None) -> tuple[str, str | None]:
+        if weight not in self.params or (bias is not None and bias not in self.params):
+            raise _NotStackable  # a parameter shared with another layer: named once only
+        return weight, bias
+
+    def _take(self, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+        spare = self.spare.get((shape, like.dtype))
+        return spare.pop() if spare else like.new_empty(shape)
+
+    def give_back(self, value: torch.Tensor) -> None:
+        """``value`` (the output of :meth:`run`, once read) is memory for the next chunk."""
+        self.spare.setdefault((tuple(value.shape), value.dtype), []).append(value)
+
+    def run(self, X: torch.Tensor, points: Direction, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """The chunk's outputs, ``(P, N, out)``; ``points`` holds each parameter stacked for
+        the chunk's ``P`` points, ``a`` and ``b`` their coefficients, shaped ``(P, 1, 1)``."""
+        values: dict[fx.Node, Any] = {}
+        for step in self.steps:
+            if step.kind == "output":
+                return cast(torch.Tensor, values[step.operands[0]])
+            operands = [values[o] if isinstance(o, fx.Node) else o for o in step.operands]
+            if step.kind == "input":
+                result = X
+            elif step.kind == "linear":
+                result = self._linear(step, operands[0], points, a, b)
+            elif step.kind == "unary":
+                into, in_place = _UNARY[step.what]
+                x = operands[0]
+                result = in_place(x) if step.in_place else into(x, out=self._take(tuple(x.shape), x))
+            elif step.kind == "binary":
+                result = self._binary(step, *operands)
+            else:  # attribute
+                continue
+            values[step.node] = result
+            for node in step.frees:
+                value = values.pop(node)
+                if value is not result:  # (unless the step overwrote it)
+                    self.give_back(value)
+        raise _NotStackable  # a graph ends with its output
+
+    def _linear(
+        self, step: _Step, x: torch.Tensor, points: Direction, a: torch.Tensor, b: torch.Tensor
+    ) -> torch.Tensor:
+        weight, bias, stacked_input = step.what
+        W = points[weight]
+        if stacked_input:
+            out = self._take((len(W), x.shape[1], W.shape[1]), x)
+            if bias is None:
+                return torch.bmm(x, W.transpose(1, 2), out=out)
+            return torch.baddbmm(points[bias].unsqueeze(1), x, W.transpose(1, 2), out=out)
+        products = self.products.get(step.node)
+        if products is None:  # x theta^T, x d1^T, x d2^T (biases included), once per surface
+            products = self.products[step.node] = tuple(
+                torch.nn.functional.linear(x, t[weight], None if bias is None else t[bias])
+                for t in (self.params, self.d1, self.d2)
+            )
+        base, along_d1, along_d2 = products
+        out = self._take((len(W), *base.shape), x)
+        return torch.addcmul(base, a, along_d1, out=out).addcmul_(b, along_d2)
+
+    def _binary(self, step: _Step, left: Any, right: Any) -> Any:
+        as_written, into = step.what
+        first, second = step.operands
+        if first is not second:  # overwrite an operand read for the last time, if it fits
+            for node, value, other in ((first, left, right), (second, right, left)):
+                if (
+                    node in step.frees
+                    and (node is first or into in _COMMUTATIVE)
+                    and value.shape
+                    == torch.broadcast_shapes(
+                        *(t.shape for t in (left, right) if isinstance(t, torch.Tensor))
+                    )
+                    and value.dtype == torch.result_type(left, right)
+                ):
+                    return into(value, other, out=value)
+        return as_written(left, right)
+
+
+def _traced(model: torch.nn.Module, params: Direction, d1: Direction, d2: Direction) -> _GraphPlan | None:
+    """The model's forward pass as a :class:`_GraphPlan`, or None if it is not made of the
+    steps a plan knows."""
+    try:
+        return _GraphPlan(model, params, d1, d2)
+    except Exception:  # _NotStackable, or a model fx reads in a way the plan does not expect
+        return None
+
+
 def _check_xy(X: object, y: object) -> None:
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise ValueError(f"X and y must be torch.Tensor, got {type(X).__name__} and {type(y).__name__}")
@@ -358,8 +575,12 @@ def loss_surface(
     ``chunk_size`` at a time: the model runs once per chunk with the chunk's weight settings
     stacked, every ``Linear`` layer as one batched matmul (the first, whose input ``X`` all
     points share, as three products combined per point) and elementwise layers broadcasting
-    over the chunk; a model that normalises, reshapes or reduces inside its forward pass runs
-    through ``torch.vmap`` of ``torch.func.functional_call`` instead, which gives the same values.
+    over the chunk. A forward pass made of ``Linear`` layers, ReLU, tanh, sigmoid and
+    arithmetic is read once as a ``torch.fx`` graph and run as a list of steps, which compute
+    in place what nothing reads again; any other forward pass runs as written, with
+    ``F.linear`` batched. A model that normalises, reshapes or reduces inside its forward pass
+    runs through ``torch.vmap`` of ``torch.func.functional_call`` instead, which gives the
+    same values.
     The model is evaluated in eval mode (dropout off, batch norm with its running statistics),
     without gradients, and its weights are not changed.
     ``loss_fn(model(X), y)`` must return a scalar. Returns a :class:`Surface`.
@@ -396,9 +617,8 @@ def loss_surface(
     )
     sizes = [p.numel() for p in params.values()]
 
-    def chunk(start: int) -> tuple[Direction, dict[int, _Directions]]:
-        """The chunk's points, each parameter stacked as theta + a d1 + b d2, and the parts of
-        each stacked matrix (for a first layer that takes the three products instead)."""
+    def chunk(start: int) -> Direction:
+        """The chunk's points: each parameter stacked as theta + a d1 + b d2."""
         a, b = a_all[start : start + chunk_size], b_all[start : start + chunk_size]
         if flat is not None:
             rows = torch.addcmul(flat[0], a[:, None], flat[1]).addcmul_(b[:, None], flat[2])
@@ -410,15 +630,18 @@ def loss_surface(
                 )
                 for name, p in params.items()
             ]
-        points: Direction = {}
-        parts: dict[int, _Directions] = {}
-        for (name, p), piece in zip(params.items(), pieces):
-            stacked = points[name] = piece.view(len(a), *p.shape)
-            if p.ndim == 2:
-                parts[id(stacked)] = _Directions(
-                    stacked, p, d1[name], d2[name], a[:, None, None], b[:, None, None]
-                )
-        return points, parts
+        return {name: piece.view(len(a), *p.shape) for (name, p), piece in zip(params.items(), pieces)}
+
+    def parts_of(points: Direction, start: int) -> dict[int, _Directions]:
+        """The parts each stacked matrix of a chunk was made of (for a first layer that takes
+        the three products instead)."""
+        a = a_all[start : start + chunk_size, None, None]
+        b = b_all[start : start + chunk_size, None, None]
+        return {
+            id(points[name]): _Directions(points[name], p, d1[name], d2[name], a, b)
+            for name, p in params.items()
+            if p.ndim == 2
+        }
 
     def loss_at(point: Direction) -> torch.Tensor:
         return loss_fn(functional_call(model, (point, buffers), (X,)), y)
@@ -426,40 +649,61 @@ def loss_surface(
     vmapped = torch.vmap(loss_at)
     per_point_loss = torch.vmap(lambda output: loss_fn(output, y))
 
-    # The chunks' activations, memory used again once nothing views it (where torch says).
-    kept: list[torch.Tensor] | None = [] if hasattr(torch._C, "_storage_Use_Count") else None
-
-    def stacked_losses(points: Direction, parts: dict[int, _Directions]) -> torch.Tensor | None:
-        # Fast path: every Linear layer multiplies the whole chunk's stacked weights at once;
-        # elementwise layers broadcast over the chunk. None if the model does anything else
-        # with its weights or its input (then torch.vmap, which handles any model, takes over).
+    def per_point(outputs: torch.Tensor) -> torch.Tensor:
+        """The loss of each of a chunk's stacked outputs: torch's elementwise losses in one
+        call, any other loss through vmap."""
+        count = len(outputs)
         try:
-            with _StackedLinear(parts, kept):
+            with _PerPointLoss():
+                values = loss_fn(outputs, y)
+        except Exception:  # a loss of another kind: vmap takes it over
+            return per_point_loss(outputs)
+        if not isinstance(values, torch.Tensor) or values.shape != (count,):
+            return per_point_loss(outputs)
+        return values
+
+    def traced_losses(plan: _GraphPlan, points: Direction, start: int) -> torch.Tensor | None:
+        # Fastest: the forward pass as a graph of steps (see _GraphPlan). None if it fails.
+        a = a_all[start : start + chunk_size, None, None]
+        b = b_all[start : start + chunk_size, None, None]
+        try:
+            outputs = plan.run(X, points, a, b)
+        except Exception:  # _NotStackable, or an operation that takes no stack of points
+            return None
+        values = per_point(outputs)
+        if values.untyped_storage().data_ptr() != outputs.untyped_storage().data_ptr():
+            plan.give_back(outputs)  # its memory serves the next chunk
+        return values
+
+    def stacked_losses(points: Direction, start: int) -> torch.Tensor | None:
+        # Every Linear layer multiplies the whole chunk's stacked weights at once, elementwise
+        # layers broadcast over the chunk, for a forward pass fx cannot read as a graph. None
+        # if the model does anything else with its weights or its input (then torch.vmap,
+        # which handles any model, takes over).
+        try:
+            with _StackedLinear(parts_of(points, start)):
                 outputs = functional_call(model, (points, buffers), (X,))
         except Exception:  # _NotStackable, or an operation that takes no stack of points
             return None  # (were the model itself at fault, vmap raises the same error)
         count = len(next(iter(points.values())))
         if not isinstance(outputs, torch.Tensor) or outputs.ndim < 2 or len(outputs) != count:
             return None
-        try:
-            with _PerPointLoss():
-                values = loss_fn(outputs, y)
-        except Exception:  # as above: vmap takes the loss over
-            return per_point_loss(outputs)
-        if not isinstance(values, torch.Tensor) or values.shape != (count,):
-            return per_point_loss(outputs)
-        return values
+        return per_point(outputs)
 
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
             fast = X.ndim == 2
+            plan = _traced(model, params, d1, d2) if fast else None
             losses: list[torch.Tensor] = []
             for start in starts:
-                points, parts = chunk(start)
-                values = stacked_losses(points, parts) if fast else None
-                fast = values is not None
+                points = chunk(start)
+                values = None if plan is None else traced_losses(plan, points, start)
+                if values is None:
+                    plan = None
+                    values = stacked_losses(points, start) if fast else None
+                    fast = values is not None
                 losses.append(vmapped(points) if values is None else values)
             values = torch.cat(losses)
             # A forward pass that indexes or transposes could still mix the points up quietly:
@@ -474,7 +718,7 @@ def loss_surface(
                     }
                 )
                 if not torch.allclose(values[k], alone, rtol=1e-4, atol=1e-7, equal_nan=True):
-                    values = torch.cat([vmapped(chunk(start)[0]) for start in starts])
+                    values = torch.cat([vmapped(chunk(start)) for start in starts])
                     break
     finally:
         model.train(was_training)
