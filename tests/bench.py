@@ -391,7 +391,7 @@ def bench_chapters(repeats=3):
 
 def bench_landscape_slice(repeats=3):
     """A 41 x 41 slice of chapter 05's network (6 hidden blocks of width 16, 200 two-moons
-    points): batched with torch.func, and one forward pass per grid point, so the ratio shows."""
+    points): batched, and one forward pass per grid point, so the ratio shows."""
     import torch
 
     from gdlab import loss_slices
@@ -607,14 +607,13 @@ def _slice_race(repeats, resolution):
     floor, floor_cpu = medians_of(layer_products, repeats)
     hand, hand_cpu = medians_of(by_hand, repeats)
     # FLOPs. The minimum: every Linear layer's (n, fan_in) x (fan_in, fan_out) product, for
-    # every point. The fast path takes the first layer's three products once per chunk and
+    # every point. The fast path takes the first layer's three products once per surface and
     # combines them per point (two multiply-adds per output element), then every other
     # layer's product per point; bias adds and activations are one operation per element.
     linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
     minimal = sum(2 * points * n * m.in_features * m.out_features for m in linears)
     first = linears[0]
-    chunks = -(-points // chunk)
-    fast_matmul = chunks * 2 * n * first.in_features * 3 * first.out_features + sum(
+    fast_matmul = 2 * n * first.in_features * 3 * first.out_features + sum(
         2 * points * n * m.in_features * m.out_features for m in linears[1:]
     )
     fast_elementwise = points * n * (4 * first.out_features + sum(2 * m.out_features for m in linears))
