@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gdlab import data, loss_slices
+from gdlab import _stacked, data, loss_slices
 
 # Small torch models in float32 on one thread (the fixture lives in conftest.py).
 pytestmark = pytest.mark.usefixtures("small_torch")
@@ -244,7 +244,7 @@ def test_chapter_05_network_takes_the_traced_path_and_equals_the_loop_on_41_by_4
     # Its forward pass reads as a graph of steps, and the other batched path would take it too.
     assert _plan(model) is not None
     stacked = {name: p.detach().expand(7, *p.shape) for name, p in model.named_parameters()}
-    with loss_slices._StackedLinear():
+    with _stacked.StackedLinear():
         outputs = torch.func.functional_call(model, stacked, (X,))
     assert outputs.shape == (7, 200, 1)  # one output per stacked point: no fallback to vmap
     # ... and loss_surface never calls a vmapped function on it (neither model nor loss).
@@ -262,7 +262,7 @@ def test_chapter_05_network_takes_the_traced_path_and_equals_the_loop_on_41_by_4
     monkeypatch.setattr(torch, "vmap", counting_vmap)
     # ... nor the slower batched path: every chunk goes through the traced plan.
     modes = []
-    monkeypatch.setattr(loss_slices._StackedLinear, "__enter__", lambda self: modes.append(self))
+    monkeypatch.setattr(_stacked.StackedLinear, "__enter__", lambda self: modes.append(self))
     fast = loss_slices.loss_surface(model, bce, X, y, directions, resolution=41)
     assert vmapped_calls == [] and modes == []
     loop = loss_slices.loss_surface_loop(model, bce, X, y, directions, resolution=41)
@@ -281,7 +281,7 @@ def test_a_model_that_normalises_or_reshapes_falls_back_to_vmap_with_the_same_va
     )
     X, y = torch.randn(32, 2), torch.randn(32, 1)
     stacked = {name: p.detach().expand(3, *p.shape) for name, p in model.named_parameters()}
-    with pytest.raises(loss_slices._NotStackable), loss_slices._StackedLinear():
+    with pytest.raises(_stacked.NotStackable), _stacked.StackedLinear():
         torch.func.functional_call(model, stacked, (X,))
     directions = loss_slices.random_directions(model, seed=0)
     fast = loss_slices.loss_surface(model, F.mse_loss, X, y, directions, resolution=7, chunk_size=5)
@@ -301,7 +301,7 @@ class _Residual(torch.nn.Module):  # h + relu(W h): the block's input is still r
 
 def _takes_the_fast_path(model, X):
     stacked = {name: p.detach().expand(3, *p.shape) for name, p in model.named_parameters()}
-    with loss_slices._StackedLinear():
+    with _stacked.StackedLinear():
         outputs = torch.func.functional_call(model, stacked, (X,))
     return outputs.shape[0] == 3
 
@@ -346,7 +346,7 @@ def test_linear_and_elementwise_models_take_a_batched_path_and_equal_the_loop(
     X, y = torch.randn(64, 3, dtype=dtype), torch.randn(64, 1, dtype=dtype)
     assert _takes_the_fast_path(model, X) and _plan(model) is not None  # both batched paths
     if path == "stacked":  # as for a model fx cannot read
-        monkeypatch.setattr(loss_slices, "_traced", lambda *args: None)
+        monkeypatch.setattr(loss_slices, "traced", lambda *args: None)
     # Biases get directions too here, so every parameter moves over the grid.
     directions = loss_slices.random_directions(model, seed=2, ignore_1d=False)
     # chunk_size 7 on a 9 x 9 grid: 12 chunks, the last one shorter (the traced plan reuses
@@ -380,7 +380,7 @@ def test_a_model_with_batch_norm_in_eval_mode_falls_back_to_vmap_with_the_same_v
 def _takes_the_fast_path_or_raises(model, X):
     try:
         return _takes_the_fast_path(model, X)
-    except loss_slices._NotStackable:
+    except _stacked.NotStackable:
         return False
 
 
@@ -427,11 +427,11 @@ def test_every_loss_gives_the_loops_values(loss_fn):
 
 def test_torchs_elementwise_losses_give_one_loss_per_stacked_output():
     outputs, y = torch.randn(5, 30, 1), torch.rand(30, 1)
-    with loss_slices._PerPointLoss():
+    with _stacked.PerPointLoss():
         per_point = bce(outputs, y)
     assert per_point.shape == (5,)
     assert torch.allclose(per_point, torch.stack([bce(o, y) for o in outputs]), rtol=1e-6)
-    with pytest.raises(loss_slices._NotStackable), loss_slices._PerPointLoss():
+    with pytest.raises(_stacked.NotStackable), _stacked.PerPointLoss():
         ((outputs - y) ** 2).mean()  # a reduction of its own: it would mix the points up
 
 
@@ -451,7 +451,7 @@ def test_a_model_whose_operations_take_no_stack_of_points_falls_back_to_vmap():
     model = _TakesNoStack()
     X, y = torch.randn(16, 2), torch.randn(16, 1)
     stacked = {name: p.detach().expand(3, *p.shape) for name, p in model.named_parameters()}
-    with pytest.raises(RuntimeError), loss_slices._StackedLinear():
+    with pytest.raises(RuntimeError), _stacked.StackedLinear():
         torch.func.functional_call(model, stacked, (X,))
     directions = loss_slices.random_directions(model, seed=0)
     fast = loss_slices.loss_surface(model, F.mse_loss, X, y, directions, resolution=5, chunk_size=6)
@@ -462,7 +462,7 @@ def test_a_model_whose_operations_take_no_stack_of_points_falls_back_to_vmap():
 def _plan(model, seed=0, ignore_1d=True):
     params = {name: p.detach() for name, p in model.named_parameters()}
     d1, d2 = loss_slices.random_directions(model, seed=seed, ignore_1d=ignore_1d)
-    return loss_slices._traced(model.eval(), params, d1, d2)
+    return loss_slices.traced(model.eval(), params, d1, d2)
 
 
 def _run_chunk(plan, model, X, count, seed=0):

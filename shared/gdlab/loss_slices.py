@@ -10,8 +10,9 @@ the first, whose input all points share: it combines the three products
 :math:`X\theta^\top, X d_1^\top, X d_2^\top`, taken once, point by point. The forward pass is
 read as a ``torch.fx`` graph where it can be, and run through ``torch.func.functional_call``
 where not (``torch.vmap`` takes over for models that do more than linear layers and
-elementwise functions); :func:`loss_surface_loop` is the one-forward-pass-per-point version it
-is checked (and timed) against.
+elementwise functions; ``gdlab._stacked`` holds these ways of running a model on many weight
+settings at once); :func:`loss_surface_loop` is the one-forward-pass-per-point version it is
+checked (and timed) against.
 :func:`roughness` puts one number on a slice and :func:`top_hessian_eigenvalue` measures
 the sharpness at :math:`\theta` itself. (``gdlab.surfaces`` holds the small
 analytic test functions.)
@@ -28,17 +29,15 @@ analytic test functions.)
 """
 
 import math
-import operator
-import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, cast
+from typing import NamedTuple, cast
 
 import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
-from torch import fx
 from torch.func import functional_call
-from torch.overrides import TorchFunctionMode
+
+from ._stacked import Directions, GraphPlan, PerPointLoss, StackedLinear, traced
 
 __all__ = [
     "Surface",
@@ -141,417 +140,6 @@ def _grid(span: float, resolution: int) -> NDArray[np.float64]:
     return np.linspace(-span, span, resolution)
 
 
-class _NotStackable(Exception):
-    pass
-
-
-class _Directions(NamedTuple):
-    """One ``Linear`` weight of a chunk: the trained weight, its two directions and the chunk's
-    coefficients, from which the stacked weight ``theta + a d1 + b d2`` was made."""
-
-    stacked: torch.Tensor
-    theta: torch.Tensor
-    d1: torch.Tensor
-    d2: torch.Tensor
-    a: torch.Tensor
-    b: torch.Tensor
-
-
-class _StackedLinear(TorchFunctionMode):
-    r"""Inside this context, ``F.linear`` with a stack of weights ``(P, out, in)`` maps inputs
-    ``(N, in)`` or ``(P, N, in)`` to ``(P, N, out)``; any other use of a stacked weight stops
-    the fast path. Only plain tensors of the chunk pass through here.
-
-    An input ``(P, N, in)`` (one set of rows per point) goes through one ``baddbmm``. An input
-    ``(N, in)`` is the same for every point (the model's input ``X``): if the stacked weight is
-    listed in ``parts`` (``id`` to :class:`_Directions`), its three products
-    :math:`x\theta^\top, x d_1^\top, x d_2^\top` are taken in one matmul and combined per point,
-    :math:`x W_p^\top = x\theta^\top + a_p\,x d_1^\top + b_p\,x d_2^\top`, instead of ``P``
-    products."""
-
-    def __init__(self, parts: dict[int, _Directions] | None = None) -> None:
-        super().__init__()
-        self.parts = parts or {}
-
-    def __torch_function__(
-        self,
-        func: Callable[..., Any],
-        types: object,
-        args: Sequence[Any] = (),
-        kwargs: dict[str, Any] | None = None,
-    ) -> Any:
-        kwargs = kwargs or {}
-        if func is torch.nn.functional.linear:
-            x, weight = args[0], args[1]
-            bias = args[2] if len(args) > 2 else kwargs.get("bias")
-            if weight.ndim == 3:
-                if bias is not None and bias.shape != weight.shape[:2]:
-                    raise _NotStackable
-                if x.ndim == 3 and len(x) == len(weight):
-                    out = x.new_empty((len(x), x.shape[1], weight.shape[1]))
-                    transposed = weight.transpose(1, 2)
-                    if bias is None:
-                        return torch.bmm(x, transposed, out=out)
-                    return torch.baddbmm(bias.unsqueeze(1), x, transposed, out=out)
-                if x.ndim != 2:
-                    raise _NotStackable
-                parts = self.parts.get(id(weight))
-                if parts is None or parts.stacked is not weight:
-                    out = torch.matmul(x, weight.transpose(1, 2))
-                else:
-                    products = x @ torch.cat([parts.theta, parts.d1, parts.d2]).T
-                    base, along_d1, along_d2 = products.split(len(parts.theta), dim=1)
-                    out = x.new_empty((len(weight), len(x), len(parts.theta)))
-                    torch.addcmul(base, parts.a, along_d1, out=out).addcmul_(parts.b, along_d2)
-                return out if bias is None else out.add_(bias.unsqueeze(1))
-        elif func in _CHUNK_UNSAFE:
-            raise _NotStackable
-        return func(*args, **kwargs)
-
-
-def _relu(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    return torch.clamp_min(x, 0, out=out)
-
-
-class _PerPointLoss(TorchFunctionMode):
-    """Inside this context, an elementwise loss of torch's with ``reduction="mean"`` (or
-    ``"sum"``), given outputs ``(P, *shape)`` for targets ``shape``, returns the ``P`` losses
-    of the points, one per stacked output: what ``torch.vmap`` of the loss gives, in one call
-    instead of one per point. Any other reduction stops it (then vmap does the loss)."""
-
-    def __torch_function__(
-        self,
-        func: Callable[..., Any],
-        types: object,
-        args: Sequence[Any] = (),
-        kwargs: dict[str, Any] | None = None,
-    ) -> Any:
-        kwargs = dict(kwargs or {})
-        if func in _ELEMENTWISE_LOSSES:
-            output, target = args[0], args[1]
-            reduction = kwargs.pop("reduction", "mean")
-            if (
-                len(args) == 2
-                and reduction in ("mean", "sum")
-                and kwargs.get("size_average") is None
-                and kwargs.get("reduce") is None
-                and isinstance(target, torch.Tensor)
-                and output.shape[1:] == target.shape
-            ):
-                losses = func(output, target.expand_as(output), reduction="none", **kwargs)
-                dims = tuple(range(1, output.ndim))
-                return losses.mean(dim=dims) if reduction == "mean" else losses.sum(dim=dims)
-            raise _NotStackable
-        if func in _CHUNK_UNSAFE:
-            raise _NotStackable
-        return func(*args, **kwargs)
-
-
-_ELEMENTWISE_LOSSES: set[Callable[..., Any]] = {
-    torch.nn.functional.mse_loss,
-    torch.nn.functional.l1_loss,
-    torch.nn.functional.binary_cross_entropy_with_logits,
-    torch.nn.functional.binary_cross_entropy,
-    torch.nn.functional.huber_loss,
-    torch.nn.functional.smooth_l1_loss,
-}
-
-
-# Operations that read the chunk's points as rows of one batch; they would mix them up.
-_CHUNK_UNSAFE: set[Callable[..., Any]] = {
-    torch.nn.functional.batch_norm,
-    torch.nn.functional.layer_norm,
-    torch.nn.functional.conv1d,
-    torch.nn.functional.conv2d,
-    torch.nn.functional.conv3d,
-    torch.Tensor.view,
-    torch.Tensor.reshape,
-    torch.reshape,
-    torch.flatten,
-    torch.Tensor.flatten,
-    torch.Tensor.mean,
-    torch.Tensor.sum,
-    torch.mean,
-    torch.sum,
-    torch.cat,
-    torch.stack,
-    torch.softmax,
-    torch.nn.functional.softmax,
-    torch.nn.functional.log_softmax,
-    torch.nn.functional.normalize,
-    torch.matmul,
-    torch.Tensor.__matmul__,
-    torch.mm,
-    torch.bmm,
-    torch.einsum,
-    torch.Tensor.t,
-    torch.Tensor.transpose,
-    torch.Tensor.permute,
-    torch.Tensor.__getitem__,
-}
-
-
-# The traced path. A forward pass made of Linear layers, ReLU/tanh/sigmoid and arithmetic is
-# read once as a torch.fx graph and run chunk after chunk as a list of steps (_GraphPlan).
-
-# Elementwise functions: (into given memory, in place).
-_UNARY: dict[str, tuple[Callable[..., torch.Tensor], Callable[[torch.Tensor], torch.Tensor]]] = {
-    "relu": (_relu, torch.Tensor.relu_),
-    "tanh": (torch.tanh, torch.Tensor.tanh_),
-    "sigmoid": (torch.sigmoid, torch.Tensor.sigmoid_),
-}
-# Their names in a graph: functions, methods (by name) and modules (by type).
-_UNARY_CALLS: dict[object, str] = {
-    torch.relu: "relu",
-    torch.nn.functional.relu: "relu",
-    torch.tanh: "tanh",
-    torch.nn.functional.tanh: "tanh",
-    torch.sigmoid: "sigmoid",
-    torch.nn.functional.sigmoid: "sigmoid",
-    "relu": "relu",
-    "tanh": "tanh",
-    "sigmoid": "sigmoid",
-    torch.nn.ReLU: "relu",
-    torch.nn.Tanh: "tanh",
-    torch.nn.Sigmoid: "sigmoid",
-}
-_IN_PLACE_METHODS = {"relu_": "relu", "tanh_": "tanh", "sigmoid_": "sigmoid"}
-# Arithmetic on two values, or a value and a number: (as written, into given memory).
-_BINARY: dict[object, tuple[Callable[[Any, Any], Any], Callable[..., torch.Tensor]]] = {
-    operator.add: (operator.add, torch.add),
-    operator.sub: (operator.sub, torch.sub),
-    operator.mul: (operator.mul, torch.mul),
-    operator.truediv: (operator.truediv, torch.div),
-    torch.add: (operator.add, torch.add),
-    torch.sub: (operator.sub, torch.sub),
-    torch.mul: (operator.mul, torch.mul),
-    torch.div: (operator.truediv, torch.div),
-    "add": (operator.add, torch.add),
-    "sub": (operator.sub, torch.sub),
-    "mul": (operator.mul, torch.mul),
-    "div": (operator.truediv, torch.div),
-}
-_COMMUTATIVE = (torch.add, torch.mul)
-
-
-class _Step(NamedTuple):
-    """One node of the graph, ready to run. ``kind``: ``"input"``, ``"linear"``, ``"unary"``,
-    ``"binary"``, ``"output"`` or ``"attribute"`` (a parameter that ``F.linear`` reads by
-    name: nothing to compute). ``operands``: graph nodes, or numbers in arithmetic. ``what``:
-    a linear step's parameter names, a unary step's function name, a binary step's pair of
-    functions. ``in_place``: the step may overwrite its (first) operand. ``frees``: the
-    values of ours read for the last time here."""
-
-    kind: str
-    node: fx.Node
-    operands: tuple[Any, ...]
-    what: Any = None
-    in_place: bool = False
-    frees: tuple[fx.Node, ...] = ()
-
-
-class _GraphPlan:
-    r"""A model's forward pass as steps, for a model made of ``Linear`` layers (modules, or
-    ``F.linear`` of its own parameters), ReLU, tanh, sigmoid, and arithmetic between values
-    and numbers (a residual ``h + f(h)``, a scale ``0.5 * h``), with dropout (the model is in
-    eval mode) and identities left out. Anything else raises ``_NotStackable``.
-
-    :meth:`run` evaluates a chunk of points. A ``Linear`` layer whose input is stacked (one set
-    of rows per point) is one ``baddbmm``; one whose input all points share (the model's input
-    ``X``) combines the products :math:`X\theta^\top, X d_1^\top, X d_2^\top`, taken once per
-    surface, point by point. Because the graph says which step reads a value last, an
-    elementwise step overwrites an operand that nothing reads afterwards, and every other
-    result goes into memory a dead value has left: still in the cache, where fresh memory
-    would first be zeroed by the kernel page by page, which here costs as much as the
-    arithmetic."""
-
-    def __init__(self, model: torch.nn.Module, params: Direction, d1: Direction, d2: Direction) -> None:
-        try:
-            with warnings.catch_warnings():  # what fx has to say about a model goes unheard:
-                warnings.simplefilter("ignore")  # a model it cannot read takes another path
-                graph = fx.Tracer().trace(model)
-        except Exception as error:  # control flow on tensors, or anything else fx cannot read
-            raise _NotStackable from error
-        modules = dict(model.named_modules())
-        for node in list(graph.nodes):
-            if node.op == "call_module" and isinstance(
-                modules.get(cast(str, node.target)), (torch.nn.Identity, torch.nn.Dropout)
-            ):
-                node.replace_all_uses_with(node.args[0])
-                graph.erase_node(node)
-        self.params, self.d1, self.d2 = params, d1, d2
-        read = [self._read(node, modules) for node in graph.nodes]
-        if [step.kind for step in read].count("input") != 1:
-            raise _NotStackable  # one input: X
-        kinds = {step.node: step.kind for step in read}
-        last_read = {o: i for i, step in enumerate(read) for o in step.operands if isinstance(o, fx.Node)}
-        stacked: set[fx.Node] = set()  # values that depend on the weights: one per point
-        self.steps: list[_Step] = []
-        for i, step in enumerate(read):
-            nodes = [o for o in step.operands if isinstance(o, fx.Node)]
-            if any(kinds[o] in ("attribute", "output") for o in nodes):
-                raise _NotStackable  # a parameter used other than by F.linear
-            if step.kind == "linear" or (step.kind != "output" and any(o in stacked for o in nodes)):
-                stacked.add(step.node)
-            if step.kind == "output" and nodes[0] not in stacked:
-                raise _NotStackable  # an output that does not depend on the weights
-            ours = {o for o in nodes if kinds[o] in ("linear", "unary", "binary")}
-            in_place = step.in_place
-            if step.kind == "unary":
-                sole = nodes[0] in ours and len(nodes[0].users) == 1
-                if in_place and not sole:  # overwrites a value read again, or X
-                    raise _NotStackable
-                in_place = sole
-            frees = () if step.kind == "output" else tuple(o for o in ours if last_read[o] == i)
-            what = step.what
-            if step.kind == "linear":
-                what = (*what, nodes[0] in stacked)
-            self.steps.append(step._replace(what=what, in_place=in_place, frees=frees))
-        self.products: dict[fx.Node, tuple[torch.Tensor, ...]] = {}
-        self.spare: dict[tuple[tuple[int, ...], torch.dtype], list[torch.Tensor]] = {}
-
-    def _read(self, node: fx.Node, modules: dict[str, torch.nn.Module]) -> _Step:
-        """What one node does, as a :class:`_Step` without its liveness yet."""
-        args, kwargs, target = tuple(node.args), dict(node.kwargs), node.target
-        if node.op == "placeholder" and not args:
-            return _Step("input", node, ())
-        if node.op == "output" and isinstance(args[0], fx.Node):
-            return _Step("output", node, args)
-        if (
-            node.op == "get_attr"
-            and node.users
-            and all(
-                user.target is torch.nn.functional.linear and node not in user.args[:1] for user in node.users
-            )
-        ):
-            return _Step("attribute", node, ())
-        if node.op == "call_module":
-            module = modules[cast(str, target)]
-            if type(module) is torch.nn.Linear and len(args) == 1 and not kwargs:
-                bias = f"{target}.bias" if module.bias is not None else None
-                return _Step("linear", node, args, self._names(f"{target}.weight", bias))
-            name = _UNARY_CALLS.get(type(module))
-            if name is not None and len(args) == 1 and not kwargs:
-                return _Step("unary", node, args, name, bool(getattr(module, "inplace", False)))
-            raise _NotStackable
-        if node.op == "call_function" and target is torch.nn.functional.linear:
-            operands = [*args, kwargs.pop("bias", None)] if len(args) == 2 else list(args)
-            if len(operands) == 3 and not kwargs:
-                x, w, b = operands
-                if (
-                    isinstance(w, fx.Node)
-                    and w.op == "get_attr"
-                    and (b is None or (isinstance(b, fx.Node) and b.op == "get_attr"))
-                ):
-                    names = self._names(cast(str, w.target), None if b is None else cast(str, b.target))
-                    return _Step("linear", node, (x,), names)
-            raise _NotStackable
-        if node.op in ("call_function", "call_method"):
-            inplace = kwargs.pop("inplace", False)
-            name = _UNARY_CALLS.get(target)
-            if name is None and isinstance(target, str) and target in _IN_PLACE_METHODS:
-                name, inplace = _IN_PLACE_METHODS[target], True
-            if name is not None and len(args) == 1 and not kwargs and isinstance(args[0], fx.Node):
-                return _Step("unary", node, args, name, bool(inplace))
-            pair = _BINARY.get(target)
-            if (
-                pair is not None
-                and len(args) == 2
-                and not kwargs
-                and not inplace
-                and all(isinstance(a, (fx.Node, int, float)) and not isinstance(a, bool) for a in args)
-                and any(isinstance(a, fx.Node) for a in args)
-            ):
-                return _Step("binary", node, args, pair)
-        raise _NotStackable
-
-    def _names(self, weight: str, bias: str | None) -> tuple[str, str | None]:
-        if weight not in self.params or (bias is not None and bias not in self.params):
-            raise _NotStackable  # a parameter shared with another layer: named once only
-        return weight, bias
-
-    def _take(self, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
-        spare = self.spare.get((shape, like.dtype))
-        return spare.pop() if spare else like.new_empty(shape)
-
-    def give_back(self, value: torch.Tensor) -> None:
-        """``value`` (the output of :meth:`run`, once read) is memory for the next chunk."""
-        self.spare.setdefault((tuple(value.shape), value.dtype), []).append(value)
-
-    def run(self, X: torch.Tensor, points: Direction, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """The chunk's outputs, ``(P, N, out)``; ``points`` holds each parameter stacked for
-        the chunk's ``P`` points, ``a`` and ``b`` their coefficients, shaped ``(P, 1, 1)``."""
-        values: dict[fx.Node, Any] = {}
-        for step in self.steps:
-            if step.kind == "output":
-                return cast(torch.Tensor, values[step.operands[0]])
-            operands = [values[o] if isinstance(o, fx.Node) else o for o in step.operands]
-            if step.kind == "input":
-                result = X
-            elif step.kind == "linear":
-                result = self._linear(step, operands[0], points, a, b)
-            elif step.kind == "unary":
-                into, in_place = _UNARY[step.what]
-                x = operands[0]
-                result = in_place(x) if step.in_place else into(x, out=self._take(tuple(x.shape), x))
-            elif step.kind == "binary":
-                result = self._binary(step, *operands)
-            else:  # attribute
-                continue
-            values[step.node] = result
-            for node in step.frees:
-                value = values.pop(node)
-                if value is not result:  # (unless the step overwrote it)
-                    self.give_back(value)
-        raise _NotStackable  # a graph ends with its output
-
-    def _linear(
-        self, step: _Step, x: torch.Tensor, points: Direction, a: torch.Tensor, b: torch.Tensor
-    ) -> torch.Tensor:
-        weight, bias, stacked_input = step.what
-        W = points[weight]
-        if stacked_input:
-            out = self._take((len(W), x.shape[1], W.shape[1]), x)
-            if bias is None:
-                return torch.bmm(x, W.transpose(1, 2), out=out)
-            return torch.baddbmm(points[bias].unsqueeze(1), x, W.transpose(1, 2), out=out)
-        products = self.products.get(step.node)
-        if products is None:  # x theta^T, x d1^T, x d2^T (biases included), once per surface
-            products = self.products[step.node] = tuple(
-                torch.nn.functional.linear(x, t[weight], None if bias is None else t[bias])
-                for t in (self.params, self.d1, self.d2)
-            )
-        base, along_d1, along_d2 = products
-        out = self._take((len(W), *base.shape), x)
-        return torch.addcmul(base, a, along_d1, out=out).addcmul_(b, along_d2)
-
-    def _binary(self, step: _Step, left: Any, right: Any) -> Any:
-        as_written, into = step.what
-        first, second = step.operands
-        if first is not second:  # overwrite an operand read for the last time, if it fits
-            for node, value, other in ((first, left, right), (second, right, left)):
-                if (
-                    node in step.frees
-                    and (node is first or into in _COMMUTATIVE)
-                    and value.shape
-                    == torch.broadcast_shapes(
-                        *(t.shape for t in (left, right) if isinstance(t, torch.Tensor))
-                    )
-                    and value.dtype == torch.result_type(left, right)
-                ):
-                    return into(value, other, out=value)
-        return as_written(left, right)
-
-
-def _traced(model: torch.nn.Module, params: Direction, d1: Direction, d2: Direction) -> _GraphPlan | None:
-    """The model's forward pass as a :class:`_GraphPlan`, or None if it is not made of the
-    steps a plan knows."""
-    try:
-        return _GraphPlan(model, params, d1, d2)
-    except Exception:  # _NotStackable, or a model fx reads in a way the plan does not expect
-        return None
-
-
 def _check_xy(X: object, y: object) -> None:
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise ValueError(f"X and y must be torch.Tensor, got {type(X).__name__} and {type(y).__name__}")
@@ -632,13 +220,13 @@ def loss_surface(
             ]
         return {name: piece.view(len(a), *p.shape) for (name, p), piece in zip(params.items(), pieces)}
 
-    def parts_of(points: Direction, start: int) -> dict[int, _Directions]:
+    def parts_of(points: Direction, start: int) -> dict[int, Directions]:
         """The parts each stacked matrix of a chunk was made of (for a first layer that takes
         the three products instead)."""
         a = a_all[start : start + chunk_size, None, None]
         b = b_all[start : start + chunk_size, None, None]
         return {
-            id(points[name]): _Directions(points[name], p, d1[name], d2[name], a, b)
+            id(points[name]): Directions(points[name], p, d1[name], d2[name], a, b)
             for name, p in params.items()
             if p.ndim == 2
         }
@@ -654,7 +242,7 @@ def loss_surface(
         call, any other loss through vmap."""
         count = len(outputs)
         try:
-            with _PerPointLoss():
+            with PerPointLoss():
                 values = loss_fn(outputs, y)
         except Exception:  # a loss of another kind: vmap takes it over
             return per_point_loss(outputs)
@@ -662,13 +250,13 @@ def loss_surface(
             return per_point_loss(outputs)
         return values
 
-    def traced_losses(plan: _GraphPlan, points: Direction, start: int) -> torch.Tensor | None:
-        # Fastest: the forward pass as a graph of steps (see _GraphPlan). None if it fails.
+    def traced_losses(plan: GraphPlan, points: Direction, start: int) -> torch.Tensor | None:
+        # Fastest: the forward pass as a graph of steps (see GraphPlan). None if it fails.
         a = a_all[start : start + chunk_size, None, None]
         b = b_all[start : start + chunk_size, None, None]
         try:
             outputs = plan.run(X, points, a, b)
-        except Exception:  # _NotStackable, or an operation that takes no stack of points
+        except Exception:  # NotStackable, or an operation that takes no stack of points
             return None
         values = per_point(outputs)
         if values.untyped_storage().data_ptr() != outputs.untyped_storage().data_ptr():
@@ -681,9 +269,9 @@ def loss_surface(
         # if the model does anything else with its weights or its input (then torch.vmap,
         # which handles any model, takes over).
         try:
-            with _StackedLinear(parts_of(points, start)):
+            with StackedLinear(parts_of(points, start)):
                 outputs = functional_call(model, (points, buffers), (X,))
-        except Exception:  # _NotStackable, or an operation that takes no stack of points
+        except Exception:  # NotStackable, or an operation that takes no stack of points
             return None  # (were the model itself at fault, vmap raises the same error)
         count = len(next(iter(points.values())))
         if not isinstance(outputs, torch.Tensor) or outputs.ndim < 2 or len(outputs) != count:
@@ -695,7 +283,7 @@ def loss_surface(
     try:
         with torch.no_grad():
             fast = X.ndim == 2
-            plan = _traced(model, params, d1, d2) if fast else None
+            plan = traced(model, params, d1, d2) if fast else None
             losses: list[torch.Tensor] = []
             for start in starts:
                 points = chunk(start)
