@@ -76,11 +76,10 @@ class StackedLinear(TorchFunctionMode):
                 if bias is not None and bias.shape != weight.shape[:2]:
                     raise NotStackable
                 if x.ndim == 3 and len(x) == len(weight):
-                    out = x.new_empty((len(x), x.shape[1], weight.shape[1]))
                     transposed = weight.transpose(1, 2)
                     if bias is None:
-                        return torch.bmm(x, transposed, out=out)
-                    return torch.baddbmm(bias.unsqueeze(1), x, transposed, out=out)
+                        return torch.bmm(x, transposed)
+                    return torch.baddbmm(bias.unsqueeze(1), x, transposed)
                 if x.ndim != 2:
                     raise NotStackable
                 parts = self.parts.get(id(weight))
@@ -89,8 +88,7 @@ class StackedLinear(TorchFunctionMode):
                 else:
                     products = x @ torch.cat([parts.theta, parts.d1, parts.d2]).T
                     base, along_d1, along_d2 = products.split(len(parts.theta), dim=1)
-                    out = x.new_empty((len(weight), len(x), len(parts.theta)))
-                    torch.addcmul(base, parts.a, along_d1, out=out).addcmul_(parts.b, along_d2)
+                    out = torch.addcmul(base, parts.a, along_d1).addcmul_(parts.b, along_d2)
                 return out if bias is None else out.add_(bias.unsqueeze(1))
         elif func in _CHUNK_UNSAFE:
             raise NotStackable
