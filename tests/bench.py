@@ -595,7 +595,7 @@ def _slice_race(repeats, resolution):
     loss_fn = torch.nn.functional.binary_cross_entropy_with_logits
     directions = loss_slices.random_directions(model, seed=0)
     points, n = resolution * resolution, len(X)
-    chunk = 128  # loss_surface's default
+    chunk = 256  # loss_surface's default
     ours, ours_cpu, peer, peer_cpu = _slice_racers(repeats, resolution)
     loop, _ = medians_of(
         lambda: loss_slices.loss_surface_loop(model, loss_fn, X, y, directions, resolution=resolution), 1

@@ -516,7 +516,10 @@ def test_the_traced_plan_runs_every_kind_of_step_as_the_forward_pass_does():
     assert model.training is False  # (_plan put it in eval mode, as loss_surface does)
 
 
-def test_the_traced_plan_keeps_two_buffers_for_a_chain_of_layers_and_allocates_none_after_the_first_chunk():
+def test_the_traced_plan_keeps_two_buffers_for_a_chain_of_layers_and_allocates_none_after_the_first_chunk(
+    monkeypatch,
+):
+    monkeypatch.setattr(_stacked, "_kept", [])  # no memory left by an earlier slice
     model, X, _ = _chapter_05_network()
     plan = _plan(model)
     assert plan is not None
@@ -526,9 +529,30 @@ def test_the_traced_plan_keeps_two_buffers_for_a_chain_of_layers_and_allocates_n
         plan.give_back(stacked)
         # Each Linear writes where the layer before the last one wrote; each ReLU overwrites its
         # input. So two buffers of (5, 200, 16), one (5, 200, 1) for the output, whatever the chunk.
-        spare = sorted((shape, len(buffers)) for (shape, _), buffers in plan.spare.items())
+        spare = sorted((shape, len(buffers)) for (shape, *_), buffers in plan.spare.items())
         assert spare == [((5, 200, 1), 1), ((5, 200, 16), 2)]
     assert all(step.in_place for step in plan.steps if step.kind == "unary")
+
+
+def test_a_slice_computes_in_the_memory_the_last_one_left_and_keeps_at_most_keep_bytes(monkeypatch):
+    monkeypatch.setattr(_stacked, "_kept", [])
+    model, X, y = _chapter_05_network()
+    directions = loss_slices.random_directions(model, seed=0)
+
+    def kept_memory():
+        return {t.data_ptr() for pool in _stacked._kept for buffers in pool.values() for t in buffers}
+
+    first = loss_slices.loss_surface(model, bce, X, y, directions, resolution=9, chunk_size=20)
+    memory = kept_memory()
+    assert (
+        len(memory) == 6
+    )  # two buffers of (20, 200, 16) and an output (20, 200, 1); the same for the last point
+    second = loss_slices.loss_surface(model, bce, X, y, directions, resolution=9, chunk_size=20)
+    assert kept_memory() == memory  # the second slice needed no fresh memory
+    np.testing.assert_array_equal(second.losses, first.losses)
+    monkeypatch.setattr(_stacked, "KEEP_BYTES", 200 * 16 * 4 * 20)  # less than the slice computes in
+    loss_slices.loss_surface(model, bce, X, y, directions, resolution=9, chunk_size=20)
+    assert _stacked._kept == []
 
 
 class _ReadsAfterAnInPlaceReLU(torch.nn.Module):  # relu_ on z, then z again: eager sees relu(z)

@@ -17,6 +17,7 @@ three products :math:`X\theta^\top, X d_1^\top, X d_2^\top` and combines them po
 """
 
 import operator
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, cast
@@ -220,6 +221,15 @@ _BINARY: dict[object, tuple[Callable[[Any, Any], Any], Callable[..., torch.Tenso
 _COMMUTATIVE = (torch.add, torch.mul)
 
 
+# Memory the plans compute in, kept from one slice to the next: fresh memory is zeroed by the
+# kernel page by page on first use, which would cost a slice as much as its arithmetic. One
+# plan holds it at a time, and at most KEEP_BYTES of it stay kept between slices.
+KEEP_BYTES = 64 * 2**20
+_Spare = dict[tuple[tuple[int, ...], torch.dtype, torch.device], list[torch.Tensor]]
+_kept: list[_Spare] = []
+_kept_lock = threading.Lock()
+
+
 class _Step(NamedTuple):
     """One node of the graph, ready to run. ``kind``: ``"input"``, ``"linear"``, ``"unary"``,
     ``"binary"``, ``"output"`` or ``"attribute"`` (a parameter that ``F.linear`` reads by
@@ -294,7 +304,8 @@ class GraphPlan:
                 what = (*what, nodes[0] in stacked)
             self.steps.append(step._replace(what=what, in_place=in_place, frees=frees))
         self.products: dict[fx.Node, tuple[torch.Tensor, ...]] = {}
-        self.spare: dict[tuple[tuple[int, ...], torch.dtype], list[torch.Tensor]] = {}
+        with _kept_lock:  # the memory the last plan left, if no other plan holds it
+            self.spare = _kept.pop() if _kept else {}
 
     def _read(self, node: fx.Node, modules: dict[str, torch.nn.Module]) -> _Step:
         """What one node does, as a :class:`_Step` without its liveness yet."""
@@ -357,12 +368,20 @@ class GraphPlan:
         return weight, bias
 
     def _take(self, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
-        spare = self.spare.get((shape, like.dtype))
+        spare = self.spare.get((shape, like.dtype, like.device))
         return spare.pop() if spare else like.new_empty(shape)
 
     def give_back(self, value: torch.Tensor) -> None:
         """``value`` (the output of :meth:`run`, once read) is memory for the next chunk."""
-        self.spare.setdefault((tuple(value.shape), value.dtype), []).append(value)
+        self.spare.setdefault((tuple(value.shape), value.dtype, value.device), []).append(value)
+
+    def close(self) -> None:
+        """Done: the plan's memory is kept for the next plan, up to ``KEEP_BYTES`` of it."""
+        size = sum(t.numel() * t.element_size() for buffers in self.spare.values() for t in buffers)
+        if size <= KEEP_BYTES:
+            with _kept_lock:
+                _kept[:] = [self.spare]
+        self.spare = {}
 
     def run(self, X: torch.Tensor, points: Weights, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """The chunk's outputs, ``(P, N, out)``; ``points`` holds each parameter stacked for

@@ -155,7 +155,7 @@ def loss_surface(
     directions: Sequence[Direction],
     span: float = 1.0,
     resolution: int = 41,
-    chunk_size: int = 128,
+    chunk_size: int = 256,
 ) -> Surface:
     r"""The loss on the grid :math:`\theta + \alpha d_1 + \beta d_2`, :math:`\alpha, \beta \in [-s, s]`.
 
@@ -168,7 +168,9 @@ def loss_surface(
     in place what nothing reads again; any other forward pass runs as written, with
     ``F.linear`` batched. A model that normalises, reshapes or reduces inside its forward pass
     runs through ``torch.vmap`` of ``torch.func.functional_call`` instead, which gives the
-    same values.
+    same values. A chunk holds a few activations of ``chunk_size × len(X) × width`` numbers
+    at a time; lower ``chunk_size`` for a wide network or many rows of ``X``. Up to 64 MiB of
+    that memory is kept for the next slice, which then needs no fresh memory.
     The model is evaluated in eval mode (dropout off, batch norm with its running statistics),
     without gradients, and its weights are not changed.
     ``loss_fn(model(X), y)`` must return a scalar. Returns a :class:`Surface`.
@@ -198,19 +200,22 @@ def loss_surface(
     starts = range(0, len(a_all), chunk_size)
 
     # One flat vector of all the parameters (and of each direction), so that a chunk's
-    # weights are two fused multiply-adds, seen parameter by parameter through views.
+    # weights are two fused multiply-adds, seen parameter by parameter through views; they go
+    # into the same memory chunk after chunk (a chunk is done with before the next).
     uniform = len({(p.dtype, p.device) for p in params.values()}) == 1
-    flat = (
-        [torch.cat([t[name].reshape(-1) for name in params]) for t in (params, d1, d2)] if uniform else None
-    )
+    flat: tuple[list[torch.Tensor], torch.Tensor] | None = None
+    if uniform:
+        vectors = [torch.cat([t[name].reshape(-1) for name in params]) for t in (params, d1, d2)]
+        flat = vectors, vectors[0].new_empty((min(chunk_size, len(a_all)), len(vectors[0])))
     sizes = [p.numel() for p in params.values()]
 
     def chunk(start: int) -> Direction:
         """The chunk's points: each parameter stacked as theta + a d1 + b d2."""
         a, b = a_all[start : start + chunk_size], b_all[start : start + chunk_size]
         if flat is not None:
-            rows = torch.addcmul(flat[0], a[:, None], flat[1]).addcmul_(b[:, None], flat[2])
-            pieces = rows.split(sizes, dim=1)
+            (theta, along_d1, along_d2), memory = flat
+            rows = torch.addcmul(theta, a[:, None], along_d1, out=memory[: len(a)])
+            pieces = rows.addcmul_(b[:, None], along_d2).split(sizes, dim=1)
         else:
             pieces = [
                 torch.addcmul(p, a.reshape(-1, *(1,) * p.ndim), d1[name]).addcmul_(
@@ -280,16 +285,18 @@ def loss_surface(
 
     was_training = model.training
     model.eval()
+    plan: GraphPlan | None = None
     try:
         with torch.no_grad():
             fast = X.ndim == 2
             plan = traced(model, params, d1, d2) if fast else None
+            planned = plan is not None
             losses: list[torch.Tensor] = []
             for start in starts:
                 points = chunk(start)
-                values = None if plan is None else traced_losses(plan, points, start)
+                values = traced_losses(plan, points, start) if plan is not None and planned else None
                 if values is None:
-                    plan = None
+                    planned = False
                     values = stacked_losses(points, start) if fast else None
                     fast = values is not None
                 losses.append(vmapped(points) if values is None else values)
@@ -310,6 +317,8 @@ def loss_surface(
                     break
     finally:
         model.train(was_training)
+        if plan is not None:
+            plan.close()  # its memory serves the next slice
     grid = values.double().cpu().numpy().reshape(resolution, resolution)
     return Surface(alphas, alphas.copy(), grid)
 
