@@ -514,6 +514,8 @@ def test_the_traced_plan_runs_every_kind_of_step_as_the_forward_pass_does():
         np.testing.assert_allclose(stacked.numpy(), alone.numpy(), rtol=1e-12, atol=1e-14)
         plan.give_back(stacked)
     assert model.training is False  # (_plan put it in eval mode, as loss_surface does)
+    # In training mode dropout is not the identity: the plan refuses the model.
+    assert loss_slices.traced(model.train(), plan.params, plan.d1, plan.d2) is None
 
 
 def test_the_traced_plan_keeps_two_buffers_for_a_chain_of_layers_and_allocates_none_after_the_first_chunk(

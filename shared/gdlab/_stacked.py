@@ -270,8 +270,9 @@ class GraphPlan:
             raise NotStackable from error
         modules = dict(model.named_modules())
         for node in list(graph.nodes):
-            if node.op == "call_module" and isinstance(
-                modules.get(cast(str, node.target)), (torch.nn.Identity, torch.nn.Dropout)
+            module = modules.get(cast(str, node.target)) if node.op == "call_module" else None
+            if isinstance(module, torch.nn.Identity) or (
+                isinstance(module, torch.nn.Dropout) and not module.training  # the identity then
             ):
                 node.replace_all_uses_with(node.args[0])
                 graph.erase_node(node)
