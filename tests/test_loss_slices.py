@@ -546,9 +546,8 @@ def test_a_slice_computes_in_the_memory_the_last_one_left_and_keeps_at_most_keep
 
     first = loss_slices.loss_surface(model, bce, X, y, directions, resolution=9, chunk_size=20)
     memory = kept_memory()
-    assert (
-        len(memory) == 6
-    )  # two buffers of (20, 200, 16) and an output (20, 200, 1); the same for the last point
+    # two buffers of (20, 200, 16) and an output (20, 200, 1); the same for the last point, alone
+    assert len(memory) == 6
     second = loss_slices.loss_surface(model, bce, X, y, directions, resolution=9, chunk_size=20)
     assert kept_memory() == memory  # the second slice needed no fresh memory
     np.testing.assert_array_equal(second.losses, first.losses)
@@ -570,11 +569,13 @@ class _ReadsAfterAnInPlaceReLU(torch.nn.Module):  # relu_ on z, then z again: ea
 
 
 @pytest.mark.parametrize(
-    "model",
-    [_ReadsAfterAnInPlaceReLU(), _MixesPoints(), _TakesNoStack()],
+    "build",
+    [_ReadsAfterAnInPlaceReLU, _MixesPoints, _TakesNoStack],
     ids=["an in-place ReLU on a value read again", "control flow on a tensor", "torch.diag"],
 )
-def test_what_the_traced_plan_does_not_know_goes_to_the_other_paths_with_the_loops_values(model):
+def test_what_the_traced_plan_does_not_know_goes_to_the_other_paths_with_the_loops_values(build):
+    torch.manual_seed(0)
+    model = build()
     assert _plan(model) is None
     X, y = torch.randn(16, 2), torch.randn(16, 1)
     directions = loss_slices.random_directions(model, seed=0)
