@@ -384,12 +384,14 @@ def _takes_the_fast_path_or_raises(model, X):
         return False
 
 
-class _MixesPoints(torch.nn.Module):  # flips the chunk's points: only the final check can see it
+class _TwoLayers(torch.nn.Module):  # the layers of the misbehaving models below
     def __init__(self):
         super().__init__()
         self.linear = torch.nn.Linear(2, 4)
         self.out = torch.nn.Linear(4, 1)
 
+
+class _MixesPoints(_TwoLayers):  # flips the chunk's points: only the final check can see it
     def forward(self, x):
         h = torch.tanh(self.linear(x))
         return self.out(h.flip(0) if h.ndim == 3 else h)
@@ -435,12 +437,7 @@ def test_torchs_elementwise_losses_give_one_loss_per_stacked_output():
         ((outputs - y) ** 2).mean()  # a reduction of its own: it would mix the points up
 
 
-class _TakesNoStack(torch.nn.Module):  # torch.diag wants a matrix: a stack of them is an error
-    def __init__(self):
-        super().__init__()
-        self.linear = torch.nn.Linear(2, 4)
-        self.out = torch.nn.Linear(4, 1)
-
+class _TakesNoStack(_TwoLayers):  # torch.diag wants a matrix: a stack of them is an error
     def forward(self, x):
         h = torch.tanh(self.linear(x))
         return self.out(h) + 0.1 * torch.diag(h).sum()
