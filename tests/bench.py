@@ -448,8 +448,9 @@ def _chapter_05_network():
 def bench_slice_race(repeats=5, resolution=41):
     """The 41 x 41 slice race: gdlab against loss-landscapes 3.0.6 (random_plane, filter
     normalisation) and the one-pass-per-point loop, on chapter 05's network; and against the
-    arithmetic: the same layer products as plain torch.bmm, and a forward pass written by hand
-    for this one network (what an eager implementation without gdlab's generality could reach).
+    arithmetic: the same layer products as plain torch.bmm, a forward pass written by hand
+    for this one network (what an eager implementation without gdlab's generality could reach),
+    and the FLOP rate this machine's BLAS reaches on one large matmul.
 
     Raced twice: with one thread for every racer (the arithmetic, without waits for a busy
     core), and with torch's default, the machine's cores, for every racer (what a user gets).
@@ -585,6 +586,20 @@ def _slice_floors(model, X, y, directions, alphas, chunk):
     return layer_products, by_hand
 
 
+def _matmul_peak(repeats, size=1024):
+    """FLOP/s of a square float32 matmul with the threads torch has now, as the median of
+    ``repeats`` (the statistic every racer is timed by): what this machine's BLAS reaches on a
+    product large enough to run at full speed, the yardstick for how far a slice is from what
+    its arithmetic costs."""
+    import torch
+
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    out = torch.empty(size, size)
+    torch.mm(a, b, out=out)  # warm-up
+    wall, _ = medians_of(lambda: torch.mm(a, b, out=out), repeats)
+    return 2 * size**3 / wall
+
+
 def _slice_race(repeats, resolution):
     import numpy as np
     import torch
@@ -606,6 +621,7 @@ def _slice_race(repeats, resolution):
     assert np.allclose(by_hand().numpy().reshape(resolution, resolution), ours_losses, rtol=1e-5)
     floor, floor_cpu = medians_of(layer_products, repeats)
     hand, hand_cpu = medians_of(by_hand, repeats)
+    peak = _matmul_peak(repeats)
     # FLOPs. The minimum: every Linear layer's (n, fan_in) x (fan_in, fan_out) product, for
     # every point. The fast path takes the first layer's three products once per surface and
     # combines them per point (two multiply-adds per output element), then every other
@@ -672,6 +688,18 @@ def _slice_race(repeats, resolution):
             "name": "race: slice, layer products GFLOP/s",
             "median": minimal / floor / 1e9,
             "unit": "GFLOP/s",
+            "target": None,
+        },
+        {
+            "name": "race: slice, this machine's matmul rate: 1024x1024 sgemm",
+            "median": peak / 1e9,
+            "unit": "GFLOP/s",
+            "target": None,
+        },
+        {
+            "name": "race: slice, that rate / gdlab's (how far off the arithmetic)",
+            "median": peak / (minimal / ours),
+            "unit": "x",
             "target": None,
         },
         {"name": "race: slice, CPU seconds: gdlab", "median": ours_cpu, "unit": "s", "target": None},

@@ -265,7 +265,12 @@ class GraphPlan:
         try:
             with warnings.catch_warnings():  # what fx has to say about a model goes unheard:
                 warnings.simplefilter("ignore")  # a model it cannot read takes another path
-                graph = fx.Tracer().trace(model)
+                # No autowrapping of math's functions: a plan has no step for them either way
+                # (math.sqrt of a traced value then fails the trace instead of the plan), and
+                # patching them costs a fifth of the trace. (torch annotates the argument as
+                # a tuple of exactly one module, though it takes any number.)
+                tracer = fx.Tracer(autowrap_modules=cast(Any, ()), autowrap_functions=())
+                graph = tracer.trace(model)
         except Exception as error:  # control flow on tensors, or anything else fx cannot read
             raise NotStackable from error
         modules = dict(model.named_modules())
