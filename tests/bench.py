@@ -69,8 +69,8 @@ def bench_browser(html):
     import http.server
     import threading
 
+    from headless import CHROMIUM, FLAGS, Quiet
     from playwright.sync_api import sync_playwright
-    from test_browser import CHROMIUM, FLAGS, _Quiet
 
     if not Path(CHROMIUM).exists():
         return [
@@ -81,7 +81,7 @@ def bench_browser(html):
                 "target": 0.016,
             }
         ]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=html))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     site = f"http://127.0.0.1:{server.server_address[1]}"
     entries = []
@@ -150,12 +150,12 @@ def bench_static_explorers(html):
     import http.server
     import threading
 
+    from headless import CHROMIUM, FLAGS, Quiet
     from playwright.sync_api import sync_playwright
-    from test_browser import CHROMIUM, FLAGS, _Quiet
 
     if not Path(CHROMIUM).exists():
         return [{"name": "static explorers (chromium missing)", "median": None, "unit": "s", "target": 0.016}]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=html))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     site = f"http://127.0.0.1:{server.server_address[1]}"
     entries = []
@@ -287,8 +287,8 @@ def bench_explorer_design(html, repeats=30):
     import http.server
     import threading
 
+    from headless import CHROMIUM, FLAGS, Quiet
     from playwright.sync_api import sync_playwright
-    from test_browser import CHROMIUM, FLAGS, _Quiet
 
     if not Path(CHROMIUM).exists():
         return [
@@ -299,7 +299,7 @@ def bench_explorer_design(html, repeats=30):
                 "target": 0.016,
             }
         ]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=html))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     site = f"http://127.0.0.1:{server.server_address[1]}"
     entries = []
@@ -1055,8 +1055,8 @@ def bench_training_explorer(html, presses=40):
     import http.server
     import threading
 
+    from headless import CHROMIUM, FLAGS, Quiet
     from playwright.sync_api import sync_playwright
-    from test_browser import CHROMIUM, FLAGS, _Quiet
 
     if not Path(CHROMIUM).exists():
         entries.append(
@@ -1068,7 +1068,7 @@ def bench_training_explorer(html, presses=40):
             }
         )
         return entries
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=html))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     site = f"http://127.0.0.1:{server.server_address[1]}"
     with sync_playwright() as playwright:
