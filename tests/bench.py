@@ -691,7 +691,7 @@ def _slice_race(repeats, resolution):
             "target": None,
         },
         {
-            "name": "race: slice, this machine's matmul rate: 1024x1024 sgemm",
+            "name": "race: slice, this machine's matmul rate: 1024x1024 sgemm (1 thread)",
             "median": peak / 1e9,
             "unit": "GFLOP/s",
             "target": None,
