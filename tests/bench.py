@@ -600,6 +600,20 @@ def _matmul_peak(repeats, size=1024):
     return 2 * size**3 / wall
 
 
+def _layer_shape_rate(repeats, rows, width=16):
+    """FLOP/s of one float32 product ``(rows, width) x (width, width)``: a hidden layer of
+    chapter 05's network with one weight shared by all of a chunk's rows, so nothing is batched
+    or repacked per point. What this machine's BLAS reaches on the arithmetic of a layer of
+    that shape at best (its inner dimension, 16, is too short for the rate of large squares)."""
+    import torch
+
+    a, b = torch.randn(rows, width), torch.randn(width, width)
+    out = torch.empty(rows, width)
+    torch.mm(a, b, out=out)  # warm-up
+    wall, _ = medians_of(lambda: torch.mm(a, b, out=out), repeats * 20)
+    return 2 * rows * width * width / wall
+
+
 def _slice_race(repeats, resolution):
     import numpy as np
     import torch
@@ -610,7 +624,8 @@ def _slice_race(repeats, resolution):
     loss_fn = torch.nn.functional.binary_cross_entropy_with_logits
     directions = loss_slices.random_directions(model, seed=0)
     points, n = resolution * resolution, len(X)
-    chunk = 256  # loss_surface's default
+    params = {name: p.detach() for name, p in model.named_parameters()}
+    chunk = loss_slices._default_chunk_size(params, X, resolution)  # loss_surface's, on 1 thread
     ours, ours_cpu, peer, peer_cpu = _slice_racers(repeats, resolution)
     loop, _ = medians_of(
         lambda: loss_slices.loss_surface_loop(model, loss_fn, X, y, directions, resolution=resolution), 1
@@ -622,6 +637,7 @@ def _slice_race(repeats, resolution):
     floor, floor_cpu = medians_of(layer_products, repeats)
     hand, hand_cpu = medians_of(by_hand, repeats)
     peak = _matmul_peak(repeats)
+    shaped = _layer_shape_rate(repeats, chunk * n)
     # FLOPs. The minimum: every Linear layer's (n, fan_in) x (fan_in, fan_out) product, for
     # every point. The fast path takes the first layer's three products once per surface and
     # combines them per point (two multiply-adds per output element), then every other
@@ -701,6 +717,18 @@ def _slice_race(repeats, resolution):
             "median": peak / (minimal / ours),
             "unit": "x",
             "target": None,
+        },
+        {
+            "name": "race: slice, the rate of one (chunk rows x 16)(16 x 16) product (1 thread)",
+            "median": shaped / 1e9,
+            "unit": "GFLOP/s",
+            "target": None,
+        },
+        {
+            "name": "race: slice, that rate / gdlab's (off the arithmetic at its shape; goal 3)",
+            "median": shaped / (minimal / ours),
+            "unit": "x",
+            "target": 3.0,
         },
         {"name": "race: slice, CPU seconds: gdlab", "median": ours_cpu, "unit": "s", "target": None},
         {

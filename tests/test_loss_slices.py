@@ -476,7 +476,7 @@ def _run_chunk(plan, model, X, count, seed=0):
         torch.func.functional_call(model, {name: p[k] for name, p in points.items()}, (X,))
         for k in range(count)
     ]
-    return plan.run(X, points, a, b), torch.stack(alone)
+    return plan.run(X, a, b), torch.stack(alone)
 
 
 class _EveryStep(torch.nn.Module):  # each kind of step the traced plan knows, once or more
@@ -527,9 +527,12 @@ def test_the_traced_plan_keeps_two_buffers_for_a_chain_of_layers_and_allocates_n
         np.testing.assert_allclose(stacked.numpy(), alone.numpy(), rtol=2e-6, atol=1e-7)
         plan.give_back(stacked)
         # Each Linear writes where the layer before the last one wrote; each ReLU overwrites its
-        # input. So two buffers of (5, 200, 16), one (5, 200, 1) for the output, whatever the chunk.
+        # input. So two buffers of (5, 200, 16), one (5, 200, 1) for the output, whatever the chunk;
+        # and one row per point for the weights of the 7 layers after the first, 6 * (16 * 16 + 16)
+        # + 16 + 1 numbers, kept with its views for the next chunk.
         spare = sorted((shape, len(buffers)) for (shape, *_), buffers in plan.spare.items())
         assert spare == [((5, 200, 1), 1), ((5, 200, 16), 2)]
+        assert [tuple(memory.shape) for memory, _ in plan.stacks.values()] == [(5, 1649)]
     assert all(step.in_place for step in plan.steps if step.kind == "unary")
 
 
@@ -543,8 +546,9 @@ def test_a_slice_computes_in_the_memory_the_last_one_left_and_keeps_at_most_keep
 
     first = loss_slices.loss_surface(model, bce, X, y, directions, resolution=9, chunk_size=20)
     memory = kept_memory()
-    # two buffers of (20, 200, 16) and an output (20, 200, 1); the same for the last point, alone
-    assert len(memory) == 6
+    # two buffers of (20, 200, 16), an output (20, 200, 1) and the chunk's weights (20, 1649);
+    # the same for the last point, alone
+    assert len(memory) == 8
     second = loss_slices.loss_surface(model, bce, X, y, directions, resolution=9, chunk_size=20)
     assert kept_memory() == memory  # the second slice needed no fresh memory
     np.testing.assert_array_equal(second.losses, first.losses)
@@ -579,3 +583,48 @@ def test_what_the_traced_plan_does_not_know_goes_to_the_other_paths_with_the_loo
     fast = loss_slices.loss_surface(model, F.mse_loss, X, y, directions, resolution=5, chunk_size=6)
     loop = loss_slices.loss_surface_loop(model, F.mse_loss, X, y, directions, resolution=5)
     np.testing.assert_allclose(fast.losses, loop.losses, rtol=1e-5)
+
+
+class _Scaled(torch.nn.Module):  # a plain setting its forward reads: fx writes it into the graph
+    def __init__(self):
+        super().__init__()
+        self.inp, self.out = torch.nn.Linear(2, 8), torch.nn.Linear(8, 1)
+        self.scale = 0.5
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.inp(x)) * self.scale)
+
+
+def test_a_models_graph_is_read_once_and_again_when_a_setting_its_forward_reads_changes(monkeypatch):
+    torch.manual_seed(0)
+    model = _Scaled()
+    X, y = torch.randn(16, 2), torch.randn(16, 1)
+    directions = loss_slices.random_directions(model, seed=0)
+    reads = []
+    trace = torch.fx.Tracer.trace
+    monkeypatch.setattr(
+        torch.fx.Tracer, "trace", lambda self, root, *a, **k: reads.append(1) or trace(self, root, *a, **k)
+    )
+    first = loss_slices.loss_surface(model, F.mse_loss, X, y, directions, resolution=5)
+    again = loss_slices.loss_surface(model, F.mse_loss, X, y, directions, resolution=5)
+    assert len(reads) == 1  # the second slice ran the steps kept from the first
+    np.testing.assert_array_equal(again.losses, first.losses)
+    model.scale = 2.0  # the kept graph has 0.5 in it: it must be read again
+    changed = loss_slices.loss_surface(model, F.mse_loss, X, y, directions, resolution=5)
+    assert len(reads) == 2
+    loop = loss_slices.loss_surface_loop(model, F.mse_loss, X, y, directions, resolution=5)
+    np.testing.assert_allclose(changed.losses, loop.losses, rtol=1e-5)
+    assert not np.allclose(changed.losses, first.losses)
+
+
+def test_the_default_chunk_holds_about_chunk_bytes_of_one_activation_per_thread(monkeypatch):
+    model, X, _ = _chapter_05_network()
+    params = {name: p.detach() for name, p in model.named_parameters()}
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    # the widest layer is 16 wide: 200 rows x 16 float32 numbers per point
+    assert loss_slices._default_chunk_size(params, X, 41) == loss_slices.CHUNK_BYTES // (200 * 16 * 4) == 122
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    assert loss_slices._default_chunk_size(params, X, 41) == 245
+    assert loss_slices._default_chunk_size(params, X, 3) == 9  # never more than the grid
+    wide = {"w": torch.zeros(10**6, 2)}
+    assert loss_slices._default_chunk_size(wide, X, 41) == 1  # never less than one point

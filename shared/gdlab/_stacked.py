@@ -3,9 +3,10 @@ r"""How :func:`gdlab.loss_slices.loss_surface` runs one model on a chunk of weig
 A chunk's ``P`` points are the model's parameters stacked, ``(P, *shape)`` each. Three ways
 to run the model on them, fastest first, each refusing (``NotStackable``) what it cannot do:
 
-- :class:`GraphPlan`: the forward pass read once as a ``torch.fx`` graph of ``Linear`` layers,
-  ReLU, tanh, sigmoid and arithmetic, run as a list of steps that compute in place what
-  nothing reads again;
+- :class:`GraphPlan`: the forward pass read as a ``torch.fx`` graph of ``Linear`` layers,
+  ReLU, tanh, sigmoid and arithmetic (once per model, while the model stays as it was), run
+  as a list of steps that compute in place what nothing reads again, on weights it stacks
+  itself in the layout the batched matmul reads;
 - :class:`StackedLinear`: the forward pass as written, with every ``F.linear`` of a stacked
   weight one batched matmul;
 - (in ``loss_slices``) ``torch.vmap`` of ``torch.func.functional_call``, for any model.
@@ -16,9 +17,11 @@ three products :math:`X\theta^\top, X d_1^\top, X d_2^\top` and combines them po
 :math:`X W_p^\top = X\theta^\top + a_p\,X d_1^\top + b_p\,X d_2^\top`, instead of ``P`` products.
 """
 
+import math
 import operator
 import threading
 import warnings
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, cast
 
@@ -228,6 +231,35 @@ KEEP_BYTES = 64 * 2**20
 _Spare = dict[tuple[tuple[int, ...], torch.dtype, torch.device], list[torch.Tensor]]
 _kept: list[_Spare] = []
 _kept_lock = threading.Lock()
+# The steps read from each model's graph (None: it has a step no plan knows), with the
+# fingerprint of the model they were read from.
+_graphs: "weakref.WeakKeyDictionary[torch.nn.Module, tuple[object, list[_Step] | None]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _fingerprint(model: torch.nn.Module, params: Weights) -> object:
+    """What a model's graph is read from, short of its weights: each module's name, class,
+    ``forward`` (the class's, or one set on the module), hooks, and the plain settings a
+    ``forward`` may read (``training``, ``inplace``, a flag or a factor of its own), and the
+    parameters' names. Equal fingerprints, the same graph. (A slice still checks three of its
+    points against the model run alone, should a forward read anything else.)"""
+    plain = (bool, int, float, str, type(None))
+    return (
+        tuple(
+            (
+                name,
+                type(module),
+                getattr(type(module), "forward", None),
+                vars(module).get("forward"),
+                tuple(module._forward_pre_hooks),
+                tuple(module._forward_hooks),
+                tuple(sorted((k, v) for k, v in vars(module).items() if isinstance(v, plain))),
+            )
+            for name, module in model.named_modules()
+        ),
+        tuple(params),
+    )
 
 
 class _Step(NamedTuple):
@@ -252,7 +284,9 @@ class GraphPlan:
     and numbers (a residual ``h + f(h)``, a scale ``0.5 * h``), with dropout (the model is in
     eval mode) and identities left out. Anything else raises ``NotStackable``.
 
-    :meth:`run` evaluates a chunk of points. A ``Linear`` layer whose input is stacked (one set
+    :meth:`run` evaluates a chunk of points from their coefficients: it stacks the chunk's
+    weights in one piece of memory, each transposed, ``(P, in, out)``, as ``bmm`` reads it
+    without a transposition. A ``Linear`` layer whose input is stacked (one set
     of rows per point) is one ``baddbmm``; one whose input all points share (the model's input
     ``X``) combines the products :math:`X\theta^\top, X d_1^\top, X d_2^\top`, taken once per
     surface, point by point. Because the graph says which step reads a value last, an
@@ -262,6 +296,31 @@ class GraphPlan:
     arithmetic."""
 
     def __init__(self, model: torch.nn.Module, params: Weights, d1: Weights, d2: Weights) -> None:
+        self.params, self.d1, self.d2 = params, d1, d2
+        # Reading the graph costs as much as a fifth of a slice: the steps are kept per model,
+        # and read again when anything they could depend on has changed (see _fingerprint).
+        key = _fingerprint(model, params)
+        with _kept_lock:
+            kept = _graphs.get(model)
+        if kept is not None and kept[0] == key:
+            steps = kept[1]
+        else:
+            try:
+                steps = self._read_graph(model)
+            except Exception:  # NotStackable, or a model fx reads in a way the plan does not expect
+                steps = None
+            with _kept_lock:
+                _graphs[model] = (key, steps)
+        if steps is None:
+            raise NotStackable
+        self.steps = steps
+        self.products: dict[fx.Node, tuple[torch.Tensor, ...]] = {}
+        self._lay_out_stacked_weights()
+        with _kept_lock:  # the memory the last plan left, if no other plan holds it
+            self.spare = _kept.pop() if _kept else {}
+
+    def _read_graph(self, model: torch.nn.Module) -> list[_Step]:
+        """The model's forward pass as steps, from its ``torch.fx`` graph; raises ``NotStackable``."""
         try:
             with warnings.catch_warnings():  # what fx has to say about a model goes unheard:
                 warnings.simplefilter("ignore")  # a model it cannot read takes another path
@@ -281,14 +340,13 @@ class GraphPlan:
             ):
                 node.replace_all_uses_with(node.args[0])
                 graph.erase_node(node)
-        self.params, self.d1, self.d2 = params, d1, d2
         read = [self._read(node, modules) for node in graph.nodes]
         if [step.kind for step in read].count("input") != 1:
             raise NotStackable  # one input: X
         kinds = {step.node: step.kind for step in read}
         last_read = {o: i for i, step in enumerate(read) for o in step.operands if isinstance(o, fx.Node)}
         stacked: set[fx.Node] = set()  # values that depend on the weights: one per point
-        self.steps: list[_Step] = []
+        steps: list[_Step] = []
         for i, step in enumerate(read):
             nodes = [o for o in step.operands if isinstance(o, fx.Node)]
             if any(kinds[o] in ("attribute", "output") for o in nodes):
@@ -308,10 +366,8 @@ class GraphPlan:
             what = step.what
             if step.kind == "linear":
                 what = (*what, nodes[0] in stacked)
-            self.steps.append(step._replace(what=what, in_place=in_place, frees=frees))
-        self.products: dict[fx.Node, tuple[torch.Tensor, ...]] = {}
-        with _kept_lock:  # the memory the last plan left, if no other plan holds it
-            self.spare = _kept.pop() if _kept else {}
+            steps.append(step._replace(what=what, in_place=in_place, frees=frees))
+        return steps
 
     def _read(self, node: fx.Node, modules: dict[str, torch.nn.Module]) -> _Step:
         """What one node does, as a :class:`_Step` without its liveness yet."""
@@ -373,6 +429,47 @@ class GraphPlan:
             raise NotStackable  # a parameter shared with another layer: named once only
         return weight, bias
 
+    def _lay_out_stacked_weights(self) -> None:
+        """Where each parameter of a layer with a stacked input lies in one flat row per point:
+        the weight transposed, ``(in, out)``, then the bias. A chunk's weights are then two
+        fused multiply-adds over the chunk's rows, and each is read by ``bmm`` as it lies,
+        ``(P, in, out)`` with unit strides inside a matrix, the layout BLAS multiplies fastest."""
+        self.layout: dict[str, tuple[int, tuple[int, ...]]] = {}  # name: (offset, shape per point)
+        pieces: list[list[torch.Tensor]] = [[], [], []]
+        offset = 0
+        for step in self.steps:
+            if step.kind != "linear" or not step.what[2]:
+                continue
+            for name, transposed in ((step.what[0], True), (step.what[1], False)):
+                if name is None or name in self.layout:
+                    continue
+                for into, source in zip(pieces, (self.params, self.d1, self.d2)):
+                    value = source[name]
+                    into.append((value.T if transposed else value).reshape(-1))
+                shape = tuple(self.params[name].T.shape) if transposed else (1, len(self.params[name]))
+                self.layout[name] = (offset, shape)
+                offset += self.params[name].numel()
+        none = next(iter(self.params.values())).new_empty(0)  # (no layer with a stacked input)
+        self.rows = [torch.cat(p) if p else none for p in pieces]
+        self.stacks: dict[int, tuple[torch.Tensor, Weights]] = {}  # chunk length: memory, views
+
+    def _stack(self, a: torch.Tensor, b: torch.Tensor) -> Weights:
+        """The chunk's weights, ``theta + a d1 + b d2`` for each point, in one piece of memory
+        and seen per parameter through views (see :meth:`_lay_out_stacked_weights`). The memory
+        and its views are kept for the next chunk of as many points."""
+        theta, d1, d2 = self.rows
+        count = len(a)
+        memory, views = self.stacks.get(count, (None, {}))
+        if memory is None:
+            memory = self._take((count, len(theta)), theta)
+            views = {
+                name: memory[:, offset : offset + math.prod(shape)].view(count, *shape)
+                for name, (offset, shape) in self.layout.items()
+            }
+            self.stacks[count] = memory, views
+        torch.addcmul(theta, a.view(count, 1), d1, out=memory).addcmul_(b.view(count, 1), d2)
+        return views
+
     def _take(self, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
         spare = self.spare.get((shape, like.dtype, like.device))
         return spare.pop() if spare else like.new_empty(shape)
@@ -383,15 +480,19 @@ class GraphPlan:
 
     def close(self) -> None:
         """Done: the plan's memory is kept for the next plan, up to ``KEEP_BYTES`` of it."""
+        for memory, _ in self.stacks.values():
+            self.give_back(memory)
+        self.stacks = {}
         size = sum(t.numel() * t.element_size() for buffers in self.spare.values() for t in buffers)
         if size <= KEEP_BYTES:
             with _kept_lock:
                 _kept[:] = [self.spare]
         self.spare = {}
 
-    def run(self, X: torch.Tensor, points: Weights, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """The chunk's outputs, ``(P, N, out)``; ``points`` holds each parameter stacked for
-        the chunk's ``P`` points, ``a`` and ``b`` their coefficients, shaped ``(P, 1, 1)``."""
+    def run(self, X: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """The outputs, ``(P, N, out)``, of a chunk of ``P`` points ``theta + a d1 + b d2``,
+        with ``a`` and ``b`` the points' coefficients, shaped ``(P, 1, 1)``."""
+        points = self._stack(a, b)
         values: dict[fx.Node, Any] = {}
         for step in self.steps:
             if step.kind == "output":
@@ -420,12 +521,12 @@ class GraphPlan:
         self, step: _Step, x: torch.Tensor, points: Weights, a: torch.Tensor, b: torch.Tensor
     ) -> torch.Tensor:
         weight, bias, stacked_input = step.what
-        W = points[weight]
         if stacked_input:
-            out = self._take((len(W), x.shape[1], W.shape[1]), x)
+            W = points[weight]  # (P, in, out)
+            out = self._take((len(W), x.shape[1], W.shape[2]), x)
             if bias is None:
-                return torch.bmm(x, W.transpose(1, 2), out=out)
-            return torch.baddbmm(points[bias].unsqueeze(1), x, W.transpose(1, 2), out=out)
+                return torch.bmm(x, W, out=out)
+            return torch.baddbmm(points[bias], x, W, out=out)
         products = self.products.get(step.node)
         if products is None:  # x theta^T, x d1^T, x d2^T (biases included), once per surface
             products = self.products[step.node] = tuple(
@@ -433,7 +534,7 @@ class GraphPlan:
                 for t in (self.params, self.d1, self.d2)
             )
         base, along_d1, along_d2 = products
-        out = self._take((len(W), *base.shape), x)
+        out = self._take((len(a), *base.shape), x)
         return torch.addcmul(base, a, along_d1, out=out).addcmul_(b, along_d2)
 
     def _binary(self, step: _Step, left: Any, right: Any) -> Any:
