@@ -427,6 +427,8 @@ class GraphPlan:
     def _names(self, weight: str, bias: str | None) -> tuple[str, str | None]:
         if weight not in self.params or (bias is not None and bias not in self.params):
             raise NotStackable  # a parameter shared with another layer: named once only
+        if self.params[weight].ndim != 2 or (bias is not None and self.params[bias].ndim != 1):
+            raise NotStackable  # F.linear of a vector: the plan stacks matrices and biases
         return weight, bias
 
     def _lay_out_stacked_weights(self) -> None:
