@@ -147,7 +147,7 @@ def _check_xy(X: object, y: object) -> None:
         raise ValueError(f"X and y must have the same, non-zero number of rows, got {len(X)} and {len(y)}")
 
 
-# One activation of a chunk, per thread: about what a core's cache holds (see loss_surface).
+# One activation of a chunk, per thread: the budget measured fastest for chapter 05's network.
 CHUNK_BYTES = 3 * 2**19
 
 
@@ -183,9 +183,10 @@ def loss_surface(
     runs through ``torch.vmap`` of ``torch.func.functional_call`` instead, which gives the
     same values. A chunk holds a few activations of ``chunk_size × len(X) × width`` numbers
     at a time. By default (``None``) a chunk is as many points as keep one activation of the
-    widest layer near ``CHUNK_BYTES`` per thread torch uses (1.5 MiB: a core's cache, where the
-    small products of a chunk run fastest; chapter 05's network then takes 122 points at a
-    time on one thread). Up to 64 MiB of that memory is kept for the next slice, which then
+    widest layer near ``CHUNK_BYTES`` per thread torch uses (1.5 MiB, the budget measured
+    fastest on chapter 05's network: smaller chunks pay more for their Python steps than
+    staying in a core's cache saves, larger ones leave the cache; that network then takes 122
+    points at a time on one thread). Up to 64 MiB of that memory is kept for the next slice, which then
     needs no fresh memory.
     The model is evaluated in eval mode (dropout off, batch norm with its running statistics),
     without gradients, and its weights are not changed.
