@@ -586,32 +586,30 @@ def _slice_floors(model, X, y, directions, alphas, chunk):
     return layer_products, by_hand
 
 
-def _matmul_peak(repeats, size=1024):
-    """FLOP/s of a square float32 matmul with the threads torch has now, as the median of
-    ``repeats`` (the statistic every racer is timed by): what this machine's BLAS reaches on a
-    product large enough to run at full speed, the yardstick for how far a slice is from what
-    its arithmetic costs."""
+def _matmul_rate(repeats, rows, inner, cols):
+    """FLOP/s of one float32 product ``(rows, inner) x (inner, cols)`` with the threads torch
+    has now, as the median of ``repeats`` (the statistic every racer is timed by)."""
     import torch
 
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    out = torch.empty(size, size)
+    a, b = torch.randn(rows, inner), torch.randn(inner, cols)
+    out = torch.empty(rows, cols)
     torch.mm(a, b, out=out)  # warm-up
     wall, _ = medians_of(lambda: torch.mm(a, b, out=out), repeats)
-    return 2 * size**3 / wall
+    return 2 * rows * inner * cols / wall
+
+
+def _matmul_peak(repeats, size=1024):
+    """What this machine's BLAS reaches on a square product large enough to run at full speed:
+    the yardstick for how far a slice is from what its arithmetic costs."""
+    return _matmul_rate(repeats, size, size, size)
 
 
 def _layer_shape_rate(repeats, rows, width=16):
-    """FLOP/s of one float32 product ``(rows, width) x (width, width)``: a hidden layer of
-    chapter 05's network with one weight shared by all of a chunk's rows, so nothing is batched
-    or repacked per point. What this machine's BLAS reaches on the arithmetic of a layer of
-    that shape at best (its inner dimension, 16, is too short for the rate of large squares)."""
-    import torch
-
-    a, b = torch.randn(rows, width), torch.randn(width, width)
-    out = torch.empty(rows, width)
-    torch.mm(a, b, out=out)  # warm-up
-    wall, _ = medians_of(lambda: torch.mm(a, b, out=out), repeats * 20)
-    return 2 * rows * width * width / wall
+    """One product ``(rows, width) x (width, width)``: a hidden layer of chapter 05's network
+    with one weight shared by all of a chunk's rows, so nothing is batched or repacked per
+    point. What this machine's BLAS reaches on the arithmetic of a layer of that shape at best
+    (its inner dimension, 16, is too short for the rate of large squares)."""
+    return _matmul_rate(repeats * 20, rows, width, width)
 
 
 def _slice_race(repeats, resolution):
